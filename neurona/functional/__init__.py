@@ -1,0 +1,18 @@
+"""Differentiable ops as functions: ``from neurona import functional as F``.
+
+Images are channels-last ``(N, H, W, C)`` and convolution kernels ``(kh, kw, C_in, C_out)``.
+"""
+
+from .activations import (
+    ACTIVATIONS, elu, gaussian, gelu, get_activation, hard_tanh, heaviside, leaky_relu, linear as identity,
+    log_softmax, logistic, relu, saturated_linear, selu, sigmoid, sign, silu, softmax, softplus, step, swish, tanh,
+)
+from .dropout import dropout, gaussian_noise
+from .linear import linear
+from .losses import (
+    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mae_loss, mse_loss,
+)
+from .math import (
+    abs, add, broadcast_to, clip, concat, div, exp, flatten, log, logsumexp, matmul, max, maximum, mean, min, mul,
+    neg, pow, reshape, sqrt, stack, sub, sum, transpose,
+)

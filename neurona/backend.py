@@ -7,7 +7,12 @@ module of its data (``get_array_module``) and writes one code path for both:
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import os
+import platform
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -121,6 +126,45 @@ def erf(x: Any) -> Any:
     from scipy.special import erf as cpu_erf
 
     return cpu_erf(x)
+
+
+def _load_fenv() -> Any:
+    """glibc's fegetenv/fesetenv on x86-64 (where the SSE control register sits at byte 28 of fenv_t)."""
+    if platform.machine() not in ("x86_64", "AMD64") or platform.system() != "Linux":
+        return None
+    try:
+        libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+        return libm if hasattr(libm, "fegetenv") and hasattr(libm, "fesetenv") else None
+    except OSError:
+        return None
+
+
+_fenv = _load_fenv()
+_FTZ_DAZ = 0x8040  # MXCSR bits: flush-to-zero (results) and denormals-are-zero (inputs)
+
+
+@contextlib.contextmanager
+def flush_denormals() -> Iterator[None]:
+    """Treat subnormal floats (below about 1e-38 in float32) as zero inside the block, on this thread.
+
+    Values that decay geometrically, like Adam's moments for a weight whose gradient
+    stays zero, pass through the subnormal range, where x86 CPUs compute up to 50 times
+    slower. Flushing them changes nothing a network can notice. The previous state is
+    restored on exit, so NumPy code outside neurona is unaffected. A no-op off x86-64 Linux.
+    """
+    if _fenv is None:
+        yield
+        return
+    saved = (ctypes.c_uint8 * 32)()
+    _fenv.fegetenv(saved)
+    ftz = (ctypes.c_uint8 * 32).from_buffer_copy(saved)
+    mxcsr = int.from_bytes(bytes(ftz[28:32]), "little") | _FTZ_DAZ
+    ftz[28:32] = list(mxcsr.to_bytes(4, "little"))
+    _fenv.fesetenv(ftz)
+    try:
+        yield
+    finally:
+        _fenv.fesetenv(saved)
 
 
 def set_default_dtype(dtype: Any) -> None:

@@ -1,0 +1,73 @@
+"""Adam and AdamW: momentum plus a per-weight step size from the gradient's running variance."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..backend import get_array_module
+from .optimizer import Optimizer, check_hyper
+
+
+class Adam(Optimizer):
+    """Adaptive moment estimation (Kingma & Ba, 2015), as torch.optim.Adam.
+
+    m <- b1 m + (1 - b1) g            (mean of the gradient: momentum)
+    v <- b2 v + (1 - b2) g^2          (mean of its square: the scale of each weight's gradient)
+    p <- p - lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)
+    The (1 - b^t) factors undo the bias of starting m and v at zero. ``amsgrad`` uses
+    the running maximum of v. ``weight_decay`` adds weight_decay * p to g (L2).
+    """
+
+    def __init__(self, params: Any = None, lr: Any = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, **kwargs: Any) -> None:
+        lr = kwargs.pop("learning_rate", lr)
+        check_hyper(beta1=betas[0], beta2=betas[1], eps=eps, weight_decay=weight_decay)
+        self.state_names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, **kwargs))
+
+    def decay(self, p, group):
+        """Weight decay folded into the gradient (Adam's L2); AdamW overrides this."""
+        return group["weight_decay"]
+
+    def update(self, p, g, state, step, group):
+        xp = get_array_module(p)
+        b1, b2 = group["betas"]
+        wd = self.decay(p, group)
+        if wd:
+            g = g + wd * p
+        t = state["scratch"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m -= g  # m <- b1 m + (1 - b1) g, in place: (m - g) b1 + g
+        m *= b1
+        m += g
+        xp.multiply(g, g, out=t)
+        v -= t
+        v *= b2
+        v += t
+        if group["amsgrad"]:
+            vmax = state["max_exp_avg_sq"]
+            xp.maximum(vmax, v, out=vmax)
+            v = vmax
+        root_bc2 = math.sqrt(1 - b2**step)
+        # lr/bc1 * m / (sqrt(v)/root_bc2 + eps)  ==  (lr root_bc2 / bc1) * m / (sqrt(v) + eps root_bc2)
+        xp.sqrt(v, out=t)
+        t += group["eps"] * root_bc2
+        xp.divide(m, t, out=t)
+        t *= group["lr"] * root_bc2 / (1 - b1**step)
+        p -= t
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as torch.optim.AdamW:
+    p <- p (1 - lr weight_decay) before the Adam step, instead of adding weight_decay * p to g."""
+
+    def __init__(self, params: Any = None, lr: Any = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, **kwargs: Any) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, **kwargs)
+
+    def decay(self, p, group):
+        if group["weight_decay"]:
+            p *= 1 - group["lr"] * group["weight_decay"]
+        return 0.0

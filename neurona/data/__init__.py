@@ -1,0 +1,1 @@
+"""neurona.data (being written)."""

@@ -1,0 +1,1 @@
+"""neurona.metrics (being written)."""

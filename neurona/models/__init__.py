@@ -1,0 +1,1 @@
+"""neurona.models (being written)."""

@@ -1,0 +1,1 @@
+"""neurona.training (being written)."""

@@ -1,0 +1,1 @@
+"""neurona.viz (being written)."""

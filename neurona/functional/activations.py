@@ -31,6 +31,10 @@ def _remember_input(fn: Function, x: Any, y: Tensor) -> Tensor:
     """
     if y.creator is None:
         fn.inputs = (x,)
+        fn.needs_input_grad = [False]
+        fn.generation = 0
+        fn.n_outputs = 1
+        fn.grads = fn.retained = None
         y.creator = fn
     return y
 

@@ -77,8 +77,11 @@ def backward(root: Any, grad: Any, retain_graph: bool = False) -> None:
             "call backward(retain_graph=True) the first time to differentiate the same graph twice"
         )
     _add_output_grad(fn, root.index, fn.n_outputs, grad)
-    heap = [(-fn.generation, id(fn), fn)]
+    # Ties between ops of one generation are broken by the order in which they were queued, which
+    # depends only on the graph: the gradients are summed in the same order on every run.
+    heap = [(-fn.generation, 0, fn)]
     queued = {id(fn)}
+    pushed = 1
     anomaly = mode.anomaly
     while heap:
         fn = heapq.heappop(heap)[2]
@@ -109,7 +112,8 @@ def backward(root: Any, grad: Any, retain_graph: bool = False) -> None:
             _add_output_grad(creator, x.index, creator.n_outputs, gx)
             if id(creator) not in queued:
                 queued.add(id(creator))
-                heapq.heappush(heap, (-creator.generation, id(creator), creator))
+                heapq.heappush(heap, (-creator.generation, pushed, creator))
+                pushed += 1
         if not retain_graph:
             fn.release()
 

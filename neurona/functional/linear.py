@@ -8,7 +8,9 @@ from ..autograd import Function, Tensor, apply
 from ..backend import get_array_module
 from .activations import get_activation
 
-FUSED_ACTIVATIONS = (None, "linear", "relu", "sigmoid", "tanh")
+# Sigmoid is left out on purpose: applied as its own op, it stays visible to binary cross-entropy,
+# which then uses the stable logits form (see functional/losses.py).
+FUSED_ACTIVATIONS = (None, "linear", "relu", "tanh")
 
 
 class Linear(Function):
@@ -67,7 +69,7 @@ class Linear(Function):
 def linear(x: Any, W: Any, b: Any = None, activation: str | None = None) -> Tensor:
     """Fully connected transform act(x @ W + b), W of shape (n_in, n_out) (Keras's kernel layout).
 
-    relu, sigmoid and tanh are fused into the op; any other activation is applied after it.
+    relu and tanh are fused into the op; any other activation is applied after it.
 
     >>> y = F.linear(x, W, b, activation="relu")
     """

@@ -38,7 +38,7 @@ def check_input(layer: Module, x: Any, ndim: int | None = None, last: int | None
 class Dense(Module):
     """Fully connected layer: y = activation(x @ kernel + bias), kernel (n_in, units).
 
-    n_in is taken from the first input. relu, sigmoid and tanh are fused into one op.
+    n_in is taken from the first input. relu and tanh are fused into one op.
 
     >>> layer = nn.Dense(100, activation="relu")
     """

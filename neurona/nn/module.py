@@ -342,6 +342,58 @@ class Module:
             print_fn(text)
         return text
 
+    # ---------------------------------------------------------------- Keras-style training
+    # neurona.training sits above nn and imports it, so each method imports it when called.
+    def compile(self, optimizer: Any = "adam", loss: Any = None, metrics: Any = None) -> None:
+        """Choose the optimizer (a name or an Optimizer, with or without parameters), the loss
+        (a name, a Loss or a function) and the metrics (names or Metric objects) for fit/evaluate.
+        A model may output logits or end in softmax/sigmoid: see ``neurona.losses``."""
+        from .. import training  # imported on use: training sits above nn
+
+        training.compile_model(self, optimizer, loss, metrics)
+
+    def fit(self, x: Any, y: Any = None, epochs: int = 1, batch_size: int = 32, **kwargs: Any) -> Any:
+        """Train and return a History; arguments as Keras's (see ``neurona.training.fit``)."""
+        from .. import training  # imported on use: training sits above nn
+
+        return training.get_trainer(self).fit(x, y, epochs=epochs, batch_size=batch_size, **kwargs)
+
+    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = 0, **kwargs: Any) -> dict[str, float]:
+        """Loss and metrics on (x, y) in eval mode: {"loss": ..., "accuracy": ...}."""
+        from .. import training  # imported on use: training sits above nn
+
+        return training.get_trainer(self).evaluate(x, y, batch_size=batch_size, verbose=verbose, **kwargs)
+
+    def predict(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.ndarray:
+        """The outputs for x as a NumPy array, in batches, in eval mode (logits if the model ends without one)."""
+        from .. import training  # imported on use: training sits above nn
+
+        return training.predict(self, x, batch_size=batch_size, verbose=verbose)
+
+    def train_step(self, x_batch: Any, y_batch: Any, sample_weight: Any = None) -> dict[str, float]:
+        """One optimizer step on one batch (needs compile): {"loss": ..., metrics...}."""
+        from .. import training  # imported on use: training sits above nn
+
+        return training.get_trainer(self).train_step(x_batch, y_batch, sample_weight)
+
+    def save(self, path: str, include_optimizer: bool = True) -> None:
+        """Write architecture, weights (and optimizer state) to exactly ``path`` (``*.neurona``); atomic."""
+        from .. import training  # imported on use: training sits above nn
+
+        training.save_model(self, path, include_optimizer=include_optimizer)
+
+    def save_weights(self, path: str) -> None:
+        """Write the weights (parameters and buffers) to ``path`` as npz; atomic."""
+        from .. import training  # imported on use: training sits above nn
+
+        training.save_weights(self, path)
+
+    def load_weights(self, path: str) -> None:
+        """Load weights written by ``save_weights`` (or from a ``.neurona`` file) into this built model."""
+        from .. import training  # imported on use: training sits above nn
+
+        training.load_weights(self, path)
+
 
 class ModuleList(Module):
     """A list of modules whose parameters belong to the owner (children named "0", "1", ...).

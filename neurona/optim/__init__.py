@@ -3,3 +3,11 @@
 from .adam import Adam, AdamW
 from .optimizer import Optimizer
 from .sgd import SGD
+from .adagrad import Adagrad
+from .clip import clip_grad_norm_, clip_grad_value_
+from .plateau import ReduceLROnPlateau
+from .rmsprop import RMSprop
+from .schedules import (
+    CosineDecay, ExponentialDecay, LearningRateSchedule, PiecewiseConstant, StepDecay, get_schedule,
+    serialize_schedule,
+)

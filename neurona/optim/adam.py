@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_hyper
+from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
@@ -21,11 +21,11 @@ class Adam(Optimizer):
 
     def __init__(self, params: Any = None, lr: Any = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, **kwargs: Any) -> None:
-        lr = kwargs.pop("learning_rate", lr)
-        check_hyper(beta1=betas[0], beta2=betas[1], eps=eps, weight_decay=weight_decay)
-        self.state_names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad, **kwargs))
+                                      amsgrad=amsgrad), kwargs)
+
+    def group_state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
+        return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
 
     def decay(self, p, group):
         """Weight decay folded into the gradient (Adam's L2); AdamW overrides this."""
@@ -39,11 +39,13 @@ class Adam(Optimizer):
             g = g + wd * p
         t = state["scratch"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m -= g  # m <- b1 m + (1 - b1) g, in place: (m - g) b1 + g
+        # Scale the new term before adding it: (v - g^2) b2 + g^2 would cost the same but lose
+        # float32 precision when v is small next to g^2.
+        xp.multiply(g, 1 - b1, out=t)
         m *= b1
-        m += g
+        m += t
         xp.multiply(g, g, out=t)
-        v -= t
+        t *= 1 - b2
         v *= b2
         v += t
         if group["amsgrad"]:

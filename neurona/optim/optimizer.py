@@ -76,19 +76,34 @@ class _FlatGroup:
                    for p, v in zip(self.params, self.data_views))
 
 
+# keyword arguments every optimizer accepts besides its own hyperparameters (see Optimizer._clip)
+CLIP_OPTIONS = ("clipvalue", "clipnorm", "global_clipnorm")
+
+
 class Optimizer:
     """Base class. ``params``: an iterable of parameters or of dicts ``{"params": [...], "lr": ...}``
     (parameter groups with their own hyperparameters), or None to attach them later
-    (``compile`` does). Subclasses define ``defaults`` via ``__init__`` and ``update``.
+    (``compile`` does). Subclasses pass their hyperparameters as ``defaults`` and any extra
+    keyword arguments as ``options`` (``learning_rate=`` and the clipping options; anything
+    else is a misspelling and rejected), and implement ``update``.
     """
 
     state_names: tuple[str, ...] = ()
 
-    def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
-        lr = defaults.get("lr")
-        if lr is not None and not callable(lr) and lr < 0:
-            raise ValueError(f"{type(self).__name__}: lr must be >= 0. Received: lr={lr}")
-        self.defaults = dict(defaults)
+    def __init__(self, params: Any, defaults: dict[str, Any], options: dict[str, Any] | None = None) -> None:
+        options = dict(options or {})
+        if "learning_rate" in options:  # Keras's spelling
+            defaults = {**defaults, "lr": options.pop("learning_rate")}
+        name = type(self).__name__
+        unknown = sorted(set(options) - set(CLIP_OPTIONS))
+        if unknown:
+            raise TypeError(f"{name} got unexpected keyword arguments {unknown}. "
+                            f"Expected its hyperparameters, learning_rate= or one of {list(CLIP_OPTIONS)}")
+        for key, value in options.items():
+            if value is not None and not value > 0:
+                raise ValueError(f"{name}: {key} must be > 0. Received: {key}={value}")
+        self.defaults = {**defaults, **options}
+        check_group(name, self.defaults)
         self.param_groups: list[dict[str, Any]] = []
         self.iterations = 0
         self._flat: list[_FlatGroup | None] = []
@@ -120,6 +135,7 @@ class Optimizer:
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in ps):
             raise ValueError("some parameters appear in more than one parameter group")
+        check_group(type(self).__name__, group)
         full = {**self.defaults, **group, "params": ps}
         self.param_groups.append(full)
         self._flat.append(None)
@@ -138,7 +154,7 @@ class Optimizer:
         params = self.param_groups[k]["params"]
         if flat is None or flat.params is not params or not flat.fits():
             old = flat
-            flat = _FlatGroup(params, self.state_names)
+            flat = _FlatGroup(params, self.group_state_names(self.param_groups[k]))
             if old is not None and old.params is params and old.state:
                 for name, buf in old.state.items():  # keep the state across a device move
                     flat.state[name][...] = backend.to_device(buf, flat.device)
@@ -171,10 +187,15 @@ class Optimizer:
                 raise RuntimeError(f"{type(self).__name__}.step(): the model has no parameters yet; run a batch "
                                    "through it (or model.build(input_shape)) before the first step")
             return loss
-        self.iterations += 1
         with backend.flush_denormals():
             self._step_groups()
+        self.iterations += 1  # after the update: the first step uses a schedule's lr(0)
         return loss
+
+    @property
+    def has_parameters(self) -> bool:
+        """True once parameters are attached (or a lazy model's will be collected at the first step)."""
+        return bool(self.param_groups) or self._pending_owner is not None
 
     def _step_groups(self) -> None:
         for k, group in enumerate(self.param_groups):
@@ -200,6 +221,10 @@ class Optimizer:
                         flat.steps[i] += 1
                         self.update(flat.data_views[i], grads[i], flat.state_views(i), int(flat.steps[i]),
                                     {**group, "lr": lr})
+
+    def group_state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
+        """The state buffers a group needs (a rule whose state depends on options overrides this)."""
+        return self.state_names
 
     def update(self, p: Any, g: Any, state: dict[str, Any], step: int, group: dict[str, Any]) -> None:
         """Apply one step of the rule in place: p -= ... (arrays; ``state`` holds this rule's buffers
@@ -304,6 +329,20 @@ def _check(name: str, value: float, low: float = 0.0, high: float | None = None,
     if value < low or (high is not None and (value > high if closed_high else value >= high)):
         bound = f"[{low}, {high}{']' if closed_high else ')'}" if high is not None else f">= {low}"
         raise ValueError(f"{name} must be in {bound}. Received: {name}={value}")
+
+
+def check_group(optimizer: str, hyper: dict[str, Any]) -> None:
+    """Validate the hyperparameters of an optimizer or of a parameter group."""
+    values = {k: v for k, v in hyper.items() if k not in ("params", *CLIP_OPTIONS)}
+    if callable(values.get("lr")):
+        values.pop("lr")
+    betas = values.pop("betas", None)
+    if betas is not None:
+        values["beta1"], values["beta2"] = betas
+    try:
+        check_hyper(**{k: v for k, v in values.items() if isinstance(v, (int, float)) and not isinstance(v, bool)})
+    except ValueError as exc:
+        raise ValueError(f"{optimizer}: {exc}") from None
 
 
 def check_hyper(**values: Any) -> None:

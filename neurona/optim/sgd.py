@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_hyper
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
@@ -20,13 +20,13 @@ class SGD(Optimizer):
 
     def __init__(self, params: Any = None, lr: Any = 0.01, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, **kwargs: Any) -> None:
-        lr = kwargs.pop("learning_rate", lr)
-        check_hyper(momentum=momentum, dampening=dampening, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: Nesterov momentum needs momentum > 0 and dampening = 0")
-        self.state_names = ("momentum_buffer",) if momentum else ()
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                                      nesterov=nesterov, **kwargs))
+                                      nesterov=nesterov), kwargs)
+
+    def group_state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
+        return ("momentum_buffer",) if group["momentum"] else ()
 
     def update(self, p, g, state, step, group):
         xp = get_array_module(p)

@@ -1,1 +1,18 @@
-"""neurona.training (being written)."""
+"""Keras-style training: compile / fit / evaluate / predict, callbacks, history, saving, lr_find.
+
+``model.compile``, ``model.fit`` and friends (on every ``nn.Module``) delegate here.
+"""
+
+from . import callbacks
+from .history import History
+from .loop import TrainingWarning, fit
+from .lr_finder import LRFinderResult, lr_find
+from .sampling import HardExampleSampler
+from .saving import ModelFileError, load_model, load_weights, save_model, save_weights
+from .trainer import Trainer, compile_model, get_optimizer, get_trainer, predict
+
+__all__ = [
+    "HardExampleSampler", "History", "LRFinderResult", "ModelFileError", "Trainer", "TrainingWarning", "callbacks",
+    "compile_model", "fit", "get_optimizer", "get_trainer", "load_model", "load_weights", "lr_find", "predict",
+    "save_model", "save_weights",
+]

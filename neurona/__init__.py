@@ -4,7 +4,7 @@
 >>> from neurona import nn, optim, functional as F
 """
 
-from . import functional, losses, metrics, nn, optim, viz
+from . import data, functional, losses, metrics, models, nn, optim, viz
 from .autograd import (
     Function, Tensor, apply, concat, detect_anomaly, enable_grad, is_grad_enabled, no_grad,
     set_grad_enabled, stack, tensor,

@@ -376,11 +376,14 @@ class Module:
 
         return training.get_trainer(self).train_step(x_batch, y_batch, sample_weight)
 
-    def save(self, path: str, include_optimizer: bool = True) -> None:
-        """Write architecture, weights (and optimizer state) to exactly ``path`` (``*.neurona``); atomic."""
+    def save(self, path: str, include_optimizer: bool = True, metadata: dict[str, Any] | None = None) -> None:
+        """Write architecture, weights (and optimizer state) to exactly ``path`` (``*.neurona``); atomic.
+
+        ``metadata``: JSON-friendly facts to keep with the model (class names, the data it was
+        trained on); ``nr.load_model`` gives them back as ``model.metadata``."""
         from .. import training  # imported on use: training sits above nn
 
-        training.save_model(self, path, include_optimizer=include_optimizer)
+        training.save_model(self, path, include_optimizer=include_optimizer, metadata=metadata)
 
     def save_weights(self, path: str) -> None:
         """Write the weights (parameters and buffers) to ``path`` as npz; atomic."""

@@ -198,8 +198,11 @@ def _architecture(model: Module) -> dict[str, Any]:
         ) from None
 
 
-def save_model(model: Module, path: str | os.PathLike, include_optimizer: bool = True) -> None:
-    """Write ``model`` to exactly ``path`` (conventionally ``*.neurona``); see the module docstring."""
+def save_model(model: Module, path: str | os.PathLike, include_optimizer: bool = True,
+               metadata: dict[str, Any] | None = None) -> None:
+    """Write ``model`` to exactly ``path`` (conventionally ``*.neurona``); see the module docstring.
+
+    ``metadata`` (JSON-friendly) is stored as is and comes back as ``model.metadata``."""
     from .. import __version__
 
     if not model.built or model.input_shape is None:
@@ -208,7 +211,7 @@ def save_model(model: Module, path: str | os.PathLike, include_optimizer: bool =
     manifest: dict[str, Any] = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "neurona_version": __version__,
         "model": _architecture(model), "input_shape": list(model.input_shape[1:]),
-        "compile": None, "optimizer_state": None,
+        "compile": None, "optimizer_state": None, "metadata": dict(metadata or {}),
     }
     blobs: dict[str, dict[str, Any]] = {"weights": model.state_dict()}
     trainer = model.__dict__.get("_trainer")
@@ -250,6 +253,7 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
         model.build((None,) + tuple(int(s) for s in manifest["input_shape"]))
         backend.set_rng_state(state)
     model.load_state_dict(blobs["weights"])
+    model.__dict__["metadata"] = dict(manifest.get("metadata") or {})
     compiled = manifest.get("compile")
     if compile and compiled:
         from .trainer import compile_model

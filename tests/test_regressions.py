@@ -46,3 +46,14 @@ def test_dense_sigmoid_output_keeps_binary_cross_entropy_stable():
     loss.backward()
     np.testing.assert_allclose(loss.item(), 40.0, rtol=1e-5)  # the logits form: softplus(40)
     np.testing.assert_allclose(layer.kernel.grad, [[40.0]], rtol=1e-5)  # (sigmoid(z) - t) * x, not 0
+
+
+def test_load_state_dict_accepts_the_state_of_a_model_with_an_unset_buffer():
+    layer = nn.Dense(2)
+    layer.build((None, 3))
+    layer.register_buffer("extra", None)  # a buffer set later, e.g. by adapt(); state_dict() leaves it out
+    fresh = nn.Dense(2)
+    fresh.build((None, 3))
+    fresh.register_buffer("extra", None)
+    fresh.load_state_dict(layer.state_dict())
+    np.testing.assert_array_equal(fresh.kernel.data, layer.kernel.data)

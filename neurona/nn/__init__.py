@@ -10,3 +10,19 @@ from .core import Activation, Dense, Dropout, Flatten, GaussianNoise, Input, Res
 from .module import (
     Module, ModuleList, Parameter, Parameters, deserialize_layer, find_layer_class, reset_names, serialize_layer,
 )
+from .embedding import Embedding
+from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+from .normalization import BatchNorm, BatchNormalization, LayerNorm, LayerNormalization
+from .recurrent import GRU, LSTM, SimpleRNN
+from .conv import Conv2D, Conv2DTranspose
+from .pooling import (
+    AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, GlobalAvgPool2D, GlobalMaxPool2D, GlobalMaxPooling2D,
+    MaxPool2D, MaxPooling2D, UpSampling2D,
+)
+from .augmentation import (
+    RandomBrightness, RandomContrast, RandomCrop, RandomErasing, RandomFlip, RandomRotation, RandomTranslation,
+    RandomZoom,
+)
+from .preprocessing import Normalization, Rescaling
+from .blocks import InceptionBlock, ResidualBlock, SqueezeExcite
+from .augmentation import RandomAffine

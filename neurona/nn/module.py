@@ -292,7 +292,8 @@ class Module:
             raise RuntimeError(
                 f"{self.name} has no weights yet: build it first (model.build(input_shape) or call it on a batch)"
             )
-        missing = [k for k in list(params) + list(buffers) if k not in state]
+        missing = [k for k in params if k not in state]
+        missing += [k for k, (m, n) in buffers.items() if k not in state and getattr(m, n) is not None]
         unexpected = [k for k in state if k not in params and k not in buffers]
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")

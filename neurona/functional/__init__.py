@@ -16,3 +16,7 @@ from .math import (
     abs, add, broadcast_to, clip, concat, div, exp, flatten, log, logsumexp, matmul, max, maximum, mean, min, mul,
     neg, pow, reshape, sqrt, stack, sub, sum, transpose,
 )
+from .normalization import batch_norm, layer_norm
+from .recurrent import gru, lstm, simple_rnn
+from .conv import conv2d, conv2d_transpose
+from .pooling import avg_pool2d, global_avg_pool2d, global_max_pool2d, max_pool2d, upsample2d

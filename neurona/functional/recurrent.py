@@ -1,0 +1,396 @@
+"""Recurrent layers' ops, one fused Function per whole sequence: SimpleRNN, LSTM, GRU.
+
+Layouts are Keras's: x (N, T, F) batch first; kernel W (F, k*units), recurrent kernel
+U (units, k*units); gates side by side in Keras's order (LSTM i, f, c, o; GRU z, r, h).
+
+Forward projects the inputs of every time step with one batched matrix product,
+Z_t = x_t W + b, then loops over time only for the recurrence h_t = cell(Z_t + h_{t-1} U).
+Backward is backpropagation through time written out: one reverse loop carries dL/dh
+(and dL/dc) from step to step, collecting the gradient of every pre-activation in dZ;
+the weight gradients are then a single matrix product each (gW = x^T dZ, gU = H_prev^T dZ
+over all steps) instead of one per step.
+
+Why one Function for the whole sequence: for an LSTM(64) on (32, 20, 16), forward and
+backward take about 1.6 ms this way, 3.8 ms with a fused cell Function per time step,
+and 5.4 ms composed from primitive ops (PyTorch's nn.LSTM: about 1.4 ms on 2 threads).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd import Function, Tensor, apply
+from ..backend import get_array_module
+
+
+# Activations the fused cells support: (in-place forward on a view, derivative from the output y).
+def _tanh(xp, z):
+    xp.tanh(z, out=z)
+
+
+def _sigmoid(xp, z):  # 1/(1+e^-z) = (1 + tanh(z/2)) / 2: never overflows
+    z *= 0.5
+    xp.tanh(z, out=z)
+    z *= 0.5
+    z += 0.5
+
+
+def _relu(xp, z):
+    xp.maximum(z, 0, out=z)
+
+
+def _identity(xp, z):
+    pass
+
+
+CELL_ACTIVATIONS = {
+    "tanh": (_tanh, lambda y: 1 - y * y),
+    "sigmoid": (_sigmoid, lambda y: y * (1 - y)),
+    "relu": (_relu, lambda y: (y > 0).astype(y.dtype)),
+    "linear": (_identity, lambda y: get_array_module(y).ones_like(y)),
+}
+
+
+def cell_activation(name: Any, what: str = "activation") -> str:
+    """Validate an activation name for a recurrent cell (None means linear)."""
+    name = "linear" if name is None else name
+    if name not in CELL_ACTIVATIONS:
+        raise ValueError(f"recurrent cells support {what} in {sorted(CELL_ACTIVATIONS)}. Received: {name!r}")
+    return name
+
+
+class _Recurrence(Function):
+    """Shared parts: the input projection for all steps and its backward, in the feature-major layout.
+
+    Inside the op, states are kept feature-major, h as (units, N), and pre-activations as
+    Z (T, k*units, N): each gate is then a contiguous block of rows, and the elementwise
+    work of a step runs about three times faster than on column slices of (N, k*units).
+    """
+
+    def __init__(self, activation: str, recurrent_activation: str, go_backwards: bool):
+        self.act, self.act_d = CELL_ACTIVATIONS[activation]
+        self.ract, self.ract_d = CELL_ACTIVATIONS[recurrent_activation]
+        self.go_backwards = go_backwards
+
+    def _project(self, x, W, b):
+        """Z (T, k*units, N) = W^T x_t + b for every step t, in one batched product."""
+        xp = get_array_module(x)
+        xT = x.transpose(1, 2, 0)  # (T, F, N)
+        if self.go_backwards:
+            xT = xT[::-1]
+        self.xT, self.W = xp.ascontiguousarray(xT), W
+        Z = W.T @ self.xT
+        if b is not None:
+            Z += b[:, None]
+        return Z
+
+    def _project_backward(self, gZ):
+        """(gx, gW, gb) from dL/dZ given as rows (T*N, k*units)."""
+        xp = get_array_module(gZ)
+        need_x, need_W = self.needs_input_grad[0], self.needs_input_grad[1]
+        gW = _rows(self.xT).T @ gZ if need_W else None
+        gb = xp.ones(gZ.shape[0], dtype=gZ.dtype) @ gZ
+        gx = None
+        if need_x:
+            T, F, N = self.xT.shape
+            gx = (gZ @ self.W.T).reshape(T, N, F)
+            if self.go_backwards:
+                gx = gx[::-1]
+            gx = gx.transpose(1, 0, 2)
+        return gx, gW, gb
+
+    @staticmethod
+    def _grad_U(h0T, hs, gZ):
+        """sum_t h_{t-1} dZ_t^T, dZ as rows (T*N, k*units): one product over steps 1..T-1, plus step 0
+        when h0 is not zero."""
+        N = hs.shape[2]
+        gU = _rows(hs[:-1]).T @ gZ[N:]
+        if h0T is not None:
+            gU += h0T @ gZ[:N]
+        return gU
+
+    @staticmethod
+    def _upstream(xp, g_seq, g_last):
+        """Output gradients in the op's layout: the sequence's (T, u, N) (or None), the last state's (u, N)."""
+        g_seq = None if g_seq is None else xp.ascontiguousarray(g_seq.transpose(1, 2, 0))
+        return g_seq, (None if g_last is None else xp.ascontiguousarray(g_last.T))
+
+
+def _rows(A):
+    """(T, K, N) feature-major steps -> (T*N, K) rows, the layout of one big matrix product over all steps.
+    One transposing copy, cheaper than reducing over the strided axes (T, N) directly."""
+    T, K, N = A.shape
+    return get_array_module(A).ascontiguousarray(A.transpose(0, 2, 1)).reshape(T * N, K)
+
+
+def _T(a):
+    """(N, u) state -> (u, N), the op's layout (None stays None)."""
+    return None if a is None else a.T
+
+
+class SimpleRNN(_Recurrence):
+    """h_t = act(x_t W + h_{t-1} U + b).  Backward: dz_t = (dL/dh_t) act'(z_t), dL/dh_{t-1} += dz_t U^T."""
+
+    def forward(self, x, W, U, b=None, h0=None):
+        xp = get_array_module(x)
+        hs = self._project(x, W, b)  # overwritten step by step with the hidden states
+        UT = xp.ascontiguousarray(U.T)
+        h = _T(h0)
+        for t in range(hs.shape[0]):
+            z = hs[t]
+            if h is not None:
+                z += UT @ h
+            self.act(xp, z)
+            h = z
+        self.hs, self.U, self.h0T = hs, U, _T(h0)
+        return hs.transpose(2, 0, 1), hs[-1].T
+
+    def backward(self, g_seq, g_last):
+        hs, U = self.hs, self.U
+        xp = get_array_module(hs)
+        g_seq, gh = self._upstream(xp, g_seq, g_last)
+        gZ = xp.empty_like(hs)
+        for t in range(hs.shape[0] - 1, -1, -1):
+            if g_seq is not None:
+                gh = g_seq[t] if gh is None else gh + g_seq[t]
+            gz = gZ[t]
+            xp.multiply(gh, self.act_d(hs[t]), out=gz)
+            gh = U @ gz
+        gZ = _rows(gZ)
+        gx, gW, gb = self._project_backward(gZ)
+        return gx, gW, self._grad_U(self.h0T, hs, gZ), gb, gh.T
+
+
+class LSTM(_Recurrence):
+    """Long short-term memory, gates i, f, c, o (Keras's order) from z_t = x_t W + h_{t-1} U + b:
+
+      i, f, o = sigma(z_i), sigma(z_f), sigma(z_o);  g = act(z_c)
+      c_t = f c_{t-1} + i g;  h_t = o act(c_t)
+
+    Backward per step, with dh and dc the gradients reaching h_t and c_t:
+      dc += dh o act'(c_t);  dz_o = dh act(c_t) sigma';  dz_i = dc g sigma';  dz_f = dc c_{t-1} sigma';
+      dz_c = dc i act';  dL/dc_{t-1} = dc f;  dL/dh_{t-1} = dz U^T.
+    """
+
+    def forward(self, x, W, U, b=None, h0=None, c0=None):
+        xp = get_array_module(x)
+        N, T, _ = x.shape
+        u = U.shape[0]
+        Z = self._project(x, W, b)  # becomes the gate values in place
+        UT = xp.ascontiguousarray(U.T)
+        hs = xp.empty((T, u, N), dtype=Z.dtype)
+        cs = xp.empty((T + 1, u, N), dtype=Z.dtype)
+        tcs = xp.empty((T, u, N), dtype=Z.dtype)
+        cs[0] = 0 if c0 is None else c0.T
+        h = _T(h0)
+        for t in range(T):
+            z = Z[t]
+            if h is not None:
+                z += UT @ h
+            self.ract(xp, z[:2 * u])
+            self.act(xp, z[2 * u:3 * u])
+            self.ract(xp, z[3 * u:])
+            i, f, g, o = z[:u], z[u:2 * u], z[2 * u:3 * u], z[3 * u:]
+            c = cs[t + 1]
+            xp.multiply(f, cs[t], out=c)
+            c += i * g
+            tc = tcs[t]
+            tc[...] = c
+            self.act(xp, tc)
+            h = hs[t]
+            xp.multiply(o, tc, out=h)
+        self.Z, self.hs, self.cs, self.tcs, self.U, self.h0T = Z, hs, cs, tcs, U, _T(h0)
+        return hs.transpose(2, 0, 1), hs[-1].T, cs[-1].T
+
+    def backward(self, g_seq, g_last, gc_last):
+        Z, hs, cs, tcs, U = self.Z, self.hs, self.cs, self.tcs, self.U
+        xp = get_array_module(Z)
+        u = U.shape[0]
+        g_seq, gh = self._upstream(xp, g_seq, g_last)
+        gc = None if gc_last is None else gc_last.T
+        # Every activation's derivative, for all steps at once: fewer, larger array operations than per step.
+        D = self.ract_d(Z)
+        D[:, 2 * u:3 * u] = self.act_d(Z[:, 2 * u:3 * u])
+        D_tc = self.act_d(tcs)
+        gZ = xp.empty_like(Z)
+        for t in range(Z.shape[0] - 1, -1, -1):
+            if g_seq is not None:
+                gh = g_seq[t] if gh is None else gh + g_seq[t]
+            z, gz = Z[t], gZ[t]
+            i, f, g, o = z[:u], z[u:2 * u], z[2 * u:3 * u], z[3 * u:]
+            if gh is None:  # no gradient reached h_T: only c_T's
+                gz[3 * u:] = 0
+            else:
+                gc_h = gh * o
+                gc_h *= D_tc[t]
+                gc = gc_h if gc is None else gc + gc_h
+                xp.multiply(gh, tcs[t], out=gz[3 * u:])
+            xp.multiply(gc, g, out=gz[:u])
+            xp.multiply(gc, cs[t], out=gz[u:2 * u])
+            xp.multiply(gc, i, out=gz[2 * u:3 * u])
+            gz *= D[t]
+            gc = gc * f
+            gh = U @ gz
+        gZ = _rows(gZ)
+        gx, gW, gb = self._project_backward(gZ)
+        return gx, gW, self._grad_U(self.h0T, hs, gZ), gb, gh.T, gc.T
+
+
+class GRU(_Recurrence):
+    """Gated recurrent unit, gates z (update), r (reset), h (candidate) in Keras's order.
+
+    reset_after=True (Keras's default, cuDNN's and PyTorch's form), b = [b_x; b_h] (2, 3u):
+      [a_z, a_r, a_h] = h_{t-1} U + b_h;  z = sigma(x W_z + b_xz + a_z);  r = sigma(x W_r + b_xr + a_r)
+      h~ = act(x W_h + b_xh + r a_h);  h_t = z h_{t-1} + (1 - z) h~
+    reset_after=False (the original form), b (3u,):  h~ = act(x W_h + (r h_{t-1}) U_h + b_h).
+
+    Backward per step, dh reaching h_t: dpre_h = dh (1 - z) act';  dpre_z = dh (h_{t-1} - h~) sigma';
+    dpre_r = dpre_h a_h sigma' (reset after) or (dpre_h U_h^T) h_{t-1} sigma' (before);
+    dL/dh_{t-1} = dh z + (gradients of the recurrent products).
+    """
+
+    def __init__(self, activation: str, recurrent_activation: str, go_backwards: bool, reset_after: bool):
+        super().__init__(activation, recurrent_activation, go_backwards)
+        self.reset_after = reset_after
+
+    def forward(self, x, W, U, b=None, h0=None):
+        xp = get_array_module(x)
+        N, T, _ = x.shape
+        u = U.shape[0]
+        b_x, b_h = (b[0], b[1]) if (b is not None and self.reset_after) else (b, None)
+        Z = self._project(x, W, b_x)  # becomes [z, r, h~] in place
+        hs = xp.empty((T, u, N), dtype=Z.dtype)
+        A = xp.empty((T, u, N), dtype=Z.dtype)  # a_h (reset after) or r h_{t-1} (reset before), for backward
+        UT = xp.ascontiguousarray(U.T)
+        h = xp.zeros((u, N), dtype=Z.dtype) if h0 is None else h0.T
+        for t in range(T):
+            z = Z[t]
+            zr, cand = z[:2 * u], z[2 * u:]
+            if self.reset_after:
+                a = UT @ h
+                if b_h is not None:
+                    a += b_h[:, None]
+                zr += a[:2 * u]
+                self.ract(xp, zr)
+                A[t] = a[2 * u:]
+                cand += z[u:2 * u] * A[t]
+            else:
+                zr += UT[:2 * u] @ h
+                self.ract(xp, zr)
+                xp.multiply(z[u:2 * u], h, out=A[t])
+                cand += UT[2 * u:] @ A[t]
+            self.act(xp, cand)
+            h_new = hs[t]
+            xp.subtract(h, cand, out=h_new)  # h_t = h~ + z (h_{t-1} - h~)
+            h_new *= z[:u]
+            h_new += cand
+            h = h_new
+        self.Z, self.hs, self.A, self.U, self.h0T = Z, hs, A, U, _T(h0)
+        return hs.transpose(2, 0, 1), hs[-1].T
+
+    def backward(self, g_seq, g_last):
+        Z, hs, A, U = self.Z, self.hs, self.A, self.U
+        xp = get_array_module(Z)
+        T, _, N = Z.shape
+        u = U.shape[0]
+        g_seq, gh = self._upstream(xp, g_seq, g_last)
+        gZ = xp.empty_like(Z)  # dL/d(pre-activations), input side
+        gA = xp.empty_like(Z) if self.reset_after else None  # dL/d(U^T h_{t-1} + b_h), reset after
+        zeros = xp.zeros((u, N), dtype=Z.dtype)
+        U_zr, U_h = xp.ascontiguousarray(U[:, :2 * u]), xp.ascontiguousarray(U[:, 2 * u:])
+        for t in range(T - 1, -1, -1):
+            if g_seq is not None:
+                gh = g_seq[t] if gh is None else gh + g_seq[t]
+            if gh is None:
+                gh = zeros
+            h_prev = hs[t - 1] if t > 0 else (zeros if self.h0T is None else self.h0T)
+            z, r, cand = Z[t, :u], Z[t, u:2 * u], Z[t, 2 * u:]
+            gz = gZ[t]
+            g_cand = gz[2 * u:]
+            xp.multiply(gh * (1 - z), self.act_d(cand), out=g_cand)
+            xp.multiply(gh * (h_prev - cand), self.ract_d(z), out=gz[:u])
+            if self.reset_after:
+                xp.multiply(g_cand * A[t], self.ract_d(r), out=gz[u:2 * u])
+                ga = gA[t]
+                ga[:2 * u] = gz[:2 * u]
+                xp.multiply(g_cand, r, out=ga[2 * u:])
+                gh = gh * z + U @ ga
+            else:
+                g_rh = U_h @ g_cand
+                xp.multiply(g_rh * h_prev, self.ract_d(r), out=gz[u:2 * u])
+                gh = gh * z + g_rh * r + U_zr @ gz[:2 * u]
+        gZ = _rows(gZ)
+        gx, gW, gb = self._project_backward(gZ)
+        if self.reset_after:
+            gA = _rows(gA)
+            gU = self._grad_U(self.h0T, hs, gA)
+            gb = xp.stack([gb, xp.ones(gA.shape[0], dtype=gA.dtype) @ gA])
+        else:
+            gU = xp.empty_like(U)
+            gU[:, :2 * u] = self._grad_U(self.h0T, hs, gZ[:, :2 * u])
+            gU[:, 2 * u:] = _rows(A).T @ gZ[:, 2 * u:]
+        return gx, gW, gU, gb, gh.T
+
+
+def _check(op: str, k: int, x: Any, W: Any, U: Any, b: Any, states: dict[str, Any], bias_shape: tuple) -> None:
+    """Shape checks with errors that name the op and every shape involved."""
+    if x.ndim != 3:
+        raise ValueError(f"{op}: expected x with 3 dimensions (N, T, features). Received: shape={tuple(x.shape)}")
+    N, T, F = x.shape
+    if T < 1:
+        raise ValueError(f"{op}: expected at least one time step. Received: x.shape={tuple(x.shape)}")
+    u = U.shape[0] if U.ndim == 2 else -1
+    if U.ndim != 2 or U.shape[1] != k * u:
+        raise ValueError(f"{op}: recurrent_kernel must have shape (units, {k} * units). Received: {tuple(U.shape)}")
+    if tuple(W.shape) != (F, k * u):
+        raise ValueError(f"{op}: kernel must have shape (features, {k} * units) = {(F, k * u)} for x "
+                         f"{tuple(x.shape)}. Received: {tuple(W.shape)}")
+    if b is not None and tuple(b.shape) != bias_shape:
+        raise ValueError(f"{op}: bias must have shape {bias_shape}. Received: {tuple(b.shape)}")
+    for what, s in states.items():
+        if s is not None and tuple(s.shape) != (N, u):
+            raise ValueError(f"{op}: {what} must have shape (batch, units) = {(N, u)}. Received: {tuple(s.shape)}")
+
+
+def simple_rnn(x: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None, h0: Any = None,
+               activation: str = "tanh", go_backwards: bool = False) -> tuple[Tensor, Tensor]:
+    """Fully connected recurrence h_t = act(x_t W + h_{t-1} U + b) over x (N, T, F).
+
+    kernel (F, u), recurrent_kernel (u, u), bias (u,), h0 (N, u) (zeros when None).
+    Returns (all hidden states (N, T, u), last state (N, u)). go_backwards reads x from
+    the last step to the first (outputs stay in processing order, as in Keras).
+    """
+    _check("simple_rnn", 1, x, kernel, recurrent_kernel, bias, {"h0": h0}, (recurrent_kernel.shape[0],))
+    fn = SimpleRNN(cell_activation(activation), "linear", go_backwards)
+    return apply(fn, x, kernel, recurrent_kernel, bias, h0)
+
+
+def lstm(x: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None, h0: Any = None, c0: Any = None,
+         activation: str = "tanh", recurrent_activation: str = "sigmoid",
+         go_backwards: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+    """LSTM over x (N, T, F): kernel (F, 4u), recurrent_kernel (u, 4u), bias (4u,), gates i, f, c, o.
+
+    Returns (hidden states (N, T, u), last hidden state h_T (N, u), last cell state c_T (N, u)).
+
+    >>> seq, h, c = F.lstm(x, W, U, b)
+    """
+    u = recurrent_kernel.shape[0]
+    _check("lstm", 4, x, kernel, recurrent_kernel, bias, {"h0": h0, "c0": c0}, (4 * u,))
+    fn = LSTM(cell_activation(activation), cell_activation(recurrent_activation, "recurrent_activation"),
+              go_backwards)
+    return apply(fn, x, kernel, recurrent_kernel, bias, h0, c0)
+
+
+def gru(x: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None, h0: Any = None, activation: str = "tanh",
+        recurrent_activation: str = "sigmoid", reset_after: bool = True,
+        go_backwards: bool = False) -> tuple[Tensor, Tensor]:
+    """GRU over x (N, T, F): kernel (F, 3u), recurrent_kernel (u, 3u), gates z, r, h.
+
+    bias (2, 3u) (input and recurrent biases) when reset_after (Keras's default, PyTorch's
+    form), else (3u,). Returns (hidden states (N, T, u), last hidden state (N, u)).
+    """
+    u = recurrent_kernel.shape[0]
+    _check("gru", 3, x, kernel, recurrent_kernel, bias, {"h0": h0}, (2, 3 * u) if reset_after else (3 * u,))
+    fn = GRU(cell_activation(activation), cell_activation(recurrent_activation, "recurrent_activation"),
+             go_backwards, reset_after)
+    return apply(fn, x, kernel, recurrent_kernel, bias, h0)

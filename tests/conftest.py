@@ -17,6 +17,13 @@ try:  # keep the torch oracle from fighting the test workers for the two cores
 except ImportError:  # pragma: no cover
     torch = None
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Parallel workers each get one BLAS thread: two workers with two threads each on two cores
+    # make small matrix products stall for tens of milliseconds.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
 
 def pytest_collection_modifyitems(config, items):
     if backend.gpu_available():

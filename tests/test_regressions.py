@@ -57,3 +57,11 @@ def test_load_state_dict_accepts_the_state_of_a_model_with_an_unset_buffer():
     fresh.register_buffer("extra", None)
     fresh.load_state_dict(layer.state_dict())
     np.testing.assert_array_equal(fresh.kernel.data, layer.kernel.data)
+
+
+def test_layer_built_by_hand_keeps_its_loaded_weights_at_the_first_call():
+    layer = nn.Dense(2)
+    layer.build((None, 3))
+    layer.load_state_dict({"kernel": np.ones((3, 2)), "bias": np.zeros(2)})
+    out = layer(np.ones((1, 3), dtype=np.float32))
+    np.testing.assert_array_equal(out.numpy(), [[3.0, 3.0]])

@@ -16,6 +16,7 @@ parent's own, so the order is the same on every run.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -76,6 +77,20 @@ class Parameters(list):
 
 class Module:
     """Base class of layers and models. Subclasses write ``forward`` and, for lazy weights, ``build``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Make every ``build`` a subclass defines mark the module built, like Keras does, so that
+        ``layer.build(shape)`` called by hand is not repeated (and its weights replaced) at the first call."""
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            @functools.wraps(build)
+            def marking_build(self: Module, input_shape: Any) -> None:
+                build(self, input_shape)
+                self.__dict__["weights_built"] = True
+
+            marking_build._marks_built = True
+            cls.build = marking_build
 
     def __init__(self, name: str | None = None, input_shape: tuple[int, ...] | None = None) -> None:
         """``name``: a label (automatic when omitted); ``input_shape``: the shape of one sample
@@ -150,7 +165,7 @@ class Module:
 
     def _first_call(self, *args: Any, **kwargs: Any) -> Any:
         shape = tuple(args[0].shape) if args and hasattr(args[0], "shape") else None
-        if shape is not None and type(self).build is not Module.build:
+        if shape is not None and type(self).build is not Module.build and not self.__dict__.get("weights_built"):
             self.build(shape)
         out = self.forward(*args, **kwargs)
         d = self.__dict__

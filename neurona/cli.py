@@ -28,7 +28,7 @@ import neurona as nr
 
 from . import data, metrics, models, nn, optim
 from .data.datasets import DatasetNotFoundError
-from .training.saving import atomic_write
+from .files import atomic_write
 
 BUILTIN_DATA = ("digits", "mnist", "fashion-mnist")
 OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop,
@@ -147,7 +147,7 @@ def _print_confusion(matrix: list[list[int]], names: list[str]) -> None:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2).encode("utf-8")))
+    atomic_write(path, json.dumps(obj, indent=2).encode("utf-8"))
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import atomic_write
+
 _CODES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _TYPES = {np.dtype(v).newbyteorder("="): k for k, v in _CODES.items()}
 
@@ -92,10 +94,4 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> Path:
     path = Path(path)
     if path.suffix == ".gz":
         data = gzip.compress(data, compresslevel=6, mtime=0)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return atomic_write(path, data)

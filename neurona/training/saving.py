@@ -19,14 +19,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from .. import backend, optim
+from ..files import atomic_write
 from ..losses import deserialize_loss, serialize_loss
 from ..nn.module import Module, deserialize_layer, serialize_layer
 
@@ -40,25 +39,6 @@ class ModelFileError(ValueError):
 
 
 # ---------------------------------------------------------------- files and archives
-def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
-    """Call ``write(file)`` on a temporary file next to ``path``, then rename it to ``path``."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def _npz_bytes(arrays: dict[str, Any]) -> bytes:
     clean = {}
     for k, a in arrays.items():

@@ -9,7 +9,7 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ._common import write_atomic
+from ..files import atomic_write
 
 IMAGE_FORMATS = ("png", "svg", "pdf", "jpg", "jpeg")
 SavePath = str | os.PathLike | None  # where to save a figure; None: do not save
@@ -36,5 +36,5 @@ def finish(fig: Figure, path: SavePath, who: str, dpi: int = 100) -> Figure:
                              f"Received: path={str(path)!r}")
         buffer = io.BytesIO()
         fig.savefig(buffer, format=fmt, dpi=dpi)
-        write_atomic(path, buffer.getvalue())
+        atomic_write(path, buffer.getvalue())
     return fig

@@ -32,8 +32,8 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor
+from ..files import atomic_write
 from ..nn import Module, Parameter
-from ._common import write_atomic
 
 RANKDIRS = ("TB", "LR", "BT", "RL")
 FORMATS = ("svg", "png", "pdf")
@@ -173,7 +173,7 @@ def render(source: str | Tensor, path: str | os.PathLike, format: str | None = N
     if result.returncode != 0:
         raise RuntimeError(f"render: dot failed (exit status {result.returncode}): "
                            f"{result.stderr.decode(errors='replace').strip()}")
-    write_atomic(path, result.stdout)
+    atomic_write(path, result.stdout)
     return path
 
 

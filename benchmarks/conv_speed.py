@@ -1,6 +1,9 @@
 """One training step of the reference CNN, neurona against PyTorch, side by side.
 
-    .venv/bin/python benchmarks/conv_speed.py [--batch 128] [--rounds 15] [--threads 2] [--retain-memory]
+    .venv/bin/python benchmarks/conv_speed.py [--batch 128] [--rounds 15] [--threads 2]
+
+(neurona keeps freed memory for reuse, see neurona.backend.retain_freed_memory; run with
+NEURONA_RETAIN_MEMORY=0 to see glibc's default behaviour.)
 
 Network (Fashion-MNIST sized input, 28x28x1): Conv2D(32, 3, same, relu) -> MaxPool2D(2)
 -> Conv2D(64, 3, same, relu) -> MaxPool2D(2) -> Flatten -> Dense(128, relu) -> Dense(10),
@@ -12,9 +15,6 @@ machine load; the medians are compared. Then neurona's time is broken down per o
 from __future__ import annotations
 
 import argparse
-import ctypes
-import ctypes.util
-import platform
 import resource
 import statistics
 import time
@@ -28,24 +28,6 @@ from neurona import functional as F
 from neurona import nn, optim
 from neurona.autograd import Function
 from neurona.functional import conv as C
-
-
-def retain_freed_memory() -> bool:
-    """Make glibc's malloc keep freed memory for reuse (what a caching allocator gives PyTorch).
-
-    By default glibc returns the top of the heap to the OS once more than ~2x the
-    largest recently freed block is free there, which happens at the end of every
-    training step; the next step then page-faults every page back in (~3,700 faults,
-    ~16 ms of kernel time per step of this network). Proposed for neurona.backend.
-    """
-    if platform.system() != "Linux":
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    except OSError:
-        return False
-    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-    return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 << 20) and libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
 
 
 def neurona_step_fn(x: np.ndarray, t: np.ndarray):
@@ -226,16 +208,12 @@ def main() -> None:
     parser.add_argument("--cpu-time", action="store_true",
                         help="with --threads 1: time the main thread's CPU time, which other processes on a "
                              "shared machine disturb far less than wall time")
-    parser.add_argument("--retain-memory", action="store_true",
-                        help="keep freed memory in the process (glibc mallopt), see retain_freed_memory")
     args = parser.parse_args()
     if args.cpu_time:
         if args.threads != 1:
             parser.error("--cpu-time needs --threads 1 (the CPU time of other threads is not counted)")
         global CLOCK
         CLOCK = time.thread_time
-    if args.retain_memory and not retain_freed_memory():
-        print("(--retain-memory: mallopt is not available here)")
     torch.set_num_threads(args.threads)
     try:  # NumPy's BLAS pool (OpenBLAS) gets the same number of threads as PyTorch
         from threadpoolctl import threadpool_limits
@@ -253,7 +231,7 @@ def main() -> None:
     ma, mb = statistics.median(a) * 1e3, statistics.median(b) * 1e3
     epoch = 60000 / args.batch
     print(f"batch {args.batch}, median of {args.rounds} rounds of 3 steps, {args.threads} threads, "
-          f"{'CPU' if args.cpu_time else 'wall'} time{', freed memory retained' if args.retain_memory else ''}")
+          f"{'CPU' if args.cpu_time else 'wall'} time")
     print(f"  neurona {ma:7.2f} ms/step  (~{ma * epoch / 1e3:.1f} s/epoch)")
     print(f"  pytorch {mb:7.2f} ms/step  (~{mb * epoch / 1e3:.1f} s/epoch)")
     print(f"  ratio neurona/pytorch = {ma / mb:.2f}")

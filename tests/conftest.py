@@ -23,6 +23,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
+    backend.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(config, items):

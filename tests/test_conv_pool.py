@@ -428,3 +428,30 @@ def test_device(device, name):
     for ours, cpu in zip(run(device), run("cpu"), strict=True):
         if cpu is not None:
             np.testing.assert_allclose(nr.backend.to_numpy(ours), cpu, rtol=1e-4, atol=1e-5)
+
+
+def test_sequential_fuses_conv_relu_maxpool_with_identical_results():
+    """Conv2D(relu) + MaxPool2D run as conv, pool, relu inside a built Sequential: same outputs and gradients."""
+    from neurona.nn.fusion import ConvReluMaxPool
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 6, 6, 2)).astype(np.float32)
+    g = rng.standard_normal((3, 3)).astype(np.float32)
+    model = nn.Sequential([nn.Conv2D(4, 3, padding="same", activation="relu"), nn.MaxPool2D(2), nn.Flatten(),
+                           nn.Dense(3)])
+    model.build((None, 6, 6, 2))
+    results = []
+    for fused in (True, False):
+        model.__dict__["_steps"] = None if fused else model.layers  # None: let the model plan (and fuse)
+        model.zero_grad()
+        xt = nr.tensor(x, requires_grad=True)
+        y = model(xt)
+        (y * g).sum().backward()
+        results.append((y.numpy(), xt.grad, [p.grad.copy() for p in model.parameters()]))
+        if fused:
+            assert isinstance(model._steps[0], ConvReluMaxPool) and len(model._steps) == 3
+    (y1, gx1, gp1), (y2, gx2, gp2) = results
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(gx1, gx2)
+    for a, b in zip(gp1, gp2):
+        np.testing.assert_array_equal(a, b)

@@ -20,6 +20,9 @@ Backward reuses ``cols``:
 where g is dL/dy, masked by the fused ReLU. The transposed convolution is the
 same two pieces in the other order: its forward is conv2d's input gradient
 (GEMM, then col2im), its backward is an im2col and two GEMMs.
+
+The GEMMs use BLAS's threads; the memory-bound passes around them (padding, im2col,
+col2im, the ReLU) are split over the batch with ``backend.parallel_for``.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function, Tensor, apply
-from ..backend import get_array_module
+from ..backend import get_array_module, parallel_for
 from .activations import get_activation
 
 Pair = tuple[int, int]
@@ -77,6 +80,14 @@ def shape_of(a: Any, what: str, op: str) -> tuple[int, ...]:
 
 
 # ---------------------------------------------------------------- array helpers (NumPy and CuPy)
+def over_batch(fn: Any, x: Any, passes: int = 1) -> None:
+    """Run fn(batch_slice) over x's first axis, on several threads when there is enough work:
+    at least ~256k element visits (``passes`` over x's elements) per thread, so that each
+    thread's share (a tenth of a millisecond or more) outweighs waking the thread up."""
+    per_item = max(1, passes * x.size // max(x.shape[0], 1))
+    parallel_for(fn, x.shape[0], min_chunk=-(-(1 << 18) // per_item), xp=get_array_module(x))
+
+
 def pad(x: Any, pads: Pads, value: float = 0.0) -> Any:
     """x (N, H, W, C) with rows/columns of ``value`` added around; a negative pad crops instead."""
     top, bottom, left, right = pads
@@ -85,9 +96,15 @@ def pad(x: Any, pads: Pads, value: float = 0.0) -> Any:
     xp = get_array_module(x)
     N, H, W, C = x.shape
     shape = (N, H + top + bottom, W + left + right, C)
-    out = xp.zeros(shape, x.dtype) if value == 0 else xp.full(shape, value, x.dtype)
+    out = xp.empty(shape, x.dtype)
     src = x[:, max(-top, 0):H - max(-bottom, 0), max(-left, 0):W - max(-right, 0)]
-    out[:, max(top, 0):max(top, 0) + src.shape[1], max(left, 0):max(left, 0) + src.shape[2]] = src
+    inner = (slice(max(top, 0), max(top, 0) + src.shape[1]), slice(max(left, 0), max(left, 0) + src.shape[2]))
+
+    def fill(s: slice) -> None:
+        out[s] = value
+        out[s][:, inner[0], inner[1]] = src[s]
+
+    over_batch(fill, out)
     return out
 
 
@@ -113,14 +130,25 @@ def im2col(xpad: Any, k: Pair, out_hw: Pair, stride: Pair, dilation: Pair, ones_
     K, M, extra = kh * kw * C, N * Ho * Wo, int(ones_column)
     if C >= 8:
         cols = xp.empty((M, K + extra), xpad.dtype)
-        cols[:, :K].reshape(N, Ho, Wo, kh, kw, C)[...] = windows
-        if extra:
-            cols[:, K] = 1
+        dst = cols.reshape(N, Ho, Wo, K + extra)
+
+        def copy(s: slice) -> None:
+            dst[s, :, :, :K].reshape(-1, Ho, Wo, kh, kw, C)[...] = windows[s]
+            if extra:
+                dst[s, :, :, K] = 1
+
+        over_batch(copy, dst)
         return cols
     cols_t = xp.empty((K + extra, M), xpad.dtype)
-    cols_t[:K].reshape(kh, kw, C, N, Ho, Wo)[...] = windows.transpose(3, 4, 5, 0, 1, 2)
-    if extra:
-        cols_t[K] = 1
+    dst_t = cols_t.reshape(K + extra, N, Ho, Wo)
+    src = windows.transpose(3, 4, 5, 0, 1, 2)  # (kh, kw, C, N, Ho, Wo)
+
+    def copy_t(s: slice) -> None:
+        dst_t[:K, s].reshape(kh, kw, C, s.stop - s.start, Ho, Wo)[...] = src[:, :, :, s]
+        if extra:
+            dst_t[K, s] = 1
+
+    parallel_for(copy_t, N, min_chunk=-(-(1 << 18) // max(1, (K + extra) * Ho * Wo)), xp=xp)
     return cols_t.T
 
 
@@ -139,8 +167,9 @@ def col2im(taps: Any, shape: tuple[int, ...], k: Pair, stride: Pair, dilation: P
     all, each over the whole batch); positions that fall in the padding are dropped.
     """
     xp = get_array_module(taps)
-    gx = xp.zeros(shape, taps.dtype)
+    gx = xp.empty(shape, taps.dtype)
     Ho, Wo = taps.shape[2:4]
+    adds = []
     for a in range(k[0]):
         oy = a * dilation[0] - top_left[0]
         y0, y1 = _tap_range(oy, stride[0], Ho, shape[1])
@@ -151,7 +180,14 @@ def col2im(taps: Any, shape: tuple[int, ...], k: Pair, stride: Pair, dilation: P
                 continue
             rows = slice(y0 * stride[0] + oy, (y1 - 1) * stride[0] + oy + 1, stride[0])
             cols = slice(x0 * stride[1] + ox, (x1 - 1) * stride[1] + ox + 1, stride[1])
-            gx[:, rows, cols] += taps[a * k[1] + b, :, y0:y1, x0:x1]
+            adds.append((rows, cols, a * k[1] + b, slice(y0, y1), slice(x0, x1)))
+
+    def scatter(s: slice) -> None:
+        gx[s] = 0
+        for rows, cols, tap, ys, xs in adds:
+            gx[s, rows, cols] += taps[tap, s, ys, xs]
+
+    over_batch(scatter, gx, passes=len(adds))
     return gx
 
 
@@ -163,7 +199,18 @@ def sum_rows(g: Any) -> Any:
 
 def relu_mask(g: Any, y: Any) -> Any:
     """dL/d(pre-activation) of a fused ReLU from its output y: g where y > 0, else 0."""
-    return g * (y > 0)
+    out = get_array_module(g).empty_like(g)
+
+    def mask(s: slice) -> None:
+        get_array_module(g).multiply(g[s], y[s] > 0, out=out[s])
+
+    over_batch(mask, out)
+    return out
+
+
+def relu_(y: Any) -> None:
+    """y = max(y, 0) in place."""
+    over_batch(lambda s: get_array_module(y).maximum(y[s], 0, out=y[s]), y)
 
 
 def _activation(activation: str | None) -> tuple[bool, Any]:
@@ -208,7 +255,7 @@ class Conv2d(Function):
             cols = im2col(pad(x, self.pads), (kh, kw), (Ho, Wo), self.stride, self.dilation, b is not None)
             y = cols @ (W2 if b is None else xp.concatenate([W2, b.reshape(1, O)]))
         if self.relu:
-            xp.maximum(y, 0, out=y)
+            relu_(y)
             self.y = y
         self.cols, self.W = cols, W
         return y.reshape(N, Ho, Wo, O)
@@ -297,7 +344,7 @@ class Conv2dTranspose(Function):
         if b is not None:
             y += b
         if self.relu:
-            xp.maximum(y, 0, out=y)
+            relu_(y)
             self.y = y
         self.x2, self.W, self.in_hw = x2, W, (H, Wd)
         return y

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd import Function, Tensor, apply, concat, stack
 from ..backend import get_array_module
-from .conv import Pads, pad, pair, same_pads, shape_of
+from .conv import Pads, over_batch, pad, pair, same_pads, shape_of
 
 
 # ---------------------------------------------------------------- geometry
@@ -84,6 +84,9 @@ class MaxPool2d(_Pool):
         xp = get_array_module(x)
         self.xpad = xpad = pad(x, self.pads, -np.inf)
         taps = self.taps(xpad)
+        self.pairs = None
+        if len(taps) == 4 and self.stride == self.pool:
+            return self._forward_2x2(xp, taps)
         if len(taps) == 1:
             y = taps[0].copy()
         else:
@@ -93,8 +96,47 @@ class MaxPool2d(_Pool):
         self.y = y
         return y
 
+    def _forward_2x2(self, xp: Any, taps: list[Any]) -> Any:
+        """The common 2x2 window, as a tournament: the winner of each row pair, then of the two rows.
+
+        The three "did the later one win" masks are all backward needs; strict > keeps ties
+        with the earlier tap, which is the first maximum in row-major order."""
+        t0, t1, t2, t3 = taps
+        y, bottom = xp.empty_like(t0), xp.empty_like(t0)
+        self.pairs = pairs = tuple(xp.empty(t0.shape, bool) for _ in range(3))
+
+        def tournament(s: slice) -> None:
+            top, low = y[s], bottom[s]
+            xp.maximum(t0[s], t1[s], out=top)
+            xp.maximum(t2[s], t3[s], out=low)
+            xp.greater(t1[s], t0[s], out=pairs[0][s])
+            xp.greater(t3[s], t2[s], out=pairs[1][s])
+            xp.greater(low, top, out=pairs[2][s])
+            xp.maximum(top, low, out=top)
+
+        over_batch(tournament, y, passes=6)
+        return y
+
+    def _backward_2x2(self, xp: Any, gy: Any) -> Any:
+        right_top, right_bottom, bottom_row = self.pairs
+        gxpad, _ = self.grad_buffer(xp, self.xpad.shape, gy.dtype)
+        g0, g1, g2, g3 = self.taps(gxpad)
+
+        def route(s: slice) -> None:
+            g_bottom = gy[s] * bottom_row[s]
+            g_top = gy[s] - g_bottom  # exact: each element is gy or 0
+            xp.multiply(g_top, right_top[s], out=g1[s])
+            xp.subtract(g_top, g1[s], out=g0[s])
+            xp.multiply(g_bottom, right_bottom[s], out=g3[s])
+            xp.subtract(g_bottom, g3[s], out=g2[s])
+
+        over_batch(route, gy, passes=6)
+        return self.unpad(gxpad)
+
     def backward(self, gy):
         xp = get_array_module(gy)
+        if self.pairs is not None:
+            return self._backward_2x2(xp, gy)
         xpad, y = self.xpad, self.y
         gxpad, overlap = self.grad_buffer(xp, xpad.shape, gy.dtype)
         taken = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from .fusion import fuse
 from .module import Module, deserialize_layer, serialize_layer
 
 
@@ -27,6 +28,7 @@ class Sequential(Module):
             raise TypeError(f"Sequential takes layers (Modules). Received: {type(layer).__name__}")
         self._modules[str(len(self._modules))] = layer
         self.__dict__["built"] = False
+        self.__dict__["_steps"] = None
         first = self.layers[0].declared_input_shape
         if first is not None:  # Keras's input_shape= on the first layer: build every layer now
             self.build((None,) + first)
@@ -48,8 +50,15 @@ class Sequential(Module):
         return iter(self.layers)
 
     def forward(self, x: Any) -> Any:
-        for layer in self._modules.values():
-            x = layer(x)
+        steps = self.__dict__.get("_steps")
+        if steps is None:
+            # Once built, run the layers with fusible neighbours merged (see nn/fusion.py); the
+            # first call goes layer by layer so that each layer builds and checks its input.
+            steps = list(self._modules.values())
+            if self.built:
+                self.__dict__["_steps"] = steps = fuse(steps)
+        for step in steps:
+            x = step(x)
         return x
 
     def get_config(self) -> dict[str, Any]:

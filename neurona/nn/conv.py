@@ -73,14 +73,14 @@ class _Conv(Module):
         if self.use_bias:
             self.add_weight("bias", (self.filters,), self.bias_initializer)
 
-    def _run(self, op: Any, x: Any, **kwargs: Any) -> Tensor:
+    def _run(self, op: Any, x: Any, activation: Any, **kwargs: Any) -> Tensor:
         x = image_input(self, x, self.kernel.shape[2], self.kernel.dtype)
-        fused = self.activation if self.activation is None or isinstance(self.activation, str) else None
+        fused = activation if activation is None or isinstance(activation, str) else None
         try:
             y = op(x, self.kernel, self.bias, activation=fused, **kwargs)
         except ValueError as exc:  # e.g. a kernel larger than the image: say which layer
             raise ValueError(f"{type(self).__name__} layer '{self.name}': {exc}") from None
-        return y if fused is not None or self.activation is None else self.activation(y)
+        return y if fused is not None or activation is None else activation(y)
 
     def get_config(self) -> dict[str, Any]:
         if callable(self.activation):
@@ -120,8 +120,12 @@ class Conv2D(_Conv):
                          kernel_initializer, bias_initializer, kernel_regularizer, name, input_shape)
 
     def forward(self, x: Any) -> Tensor:
+        return self.convolve(x, self.activation)
+
+    def convolve(self, x: Any, activation: Any) -> Tensor:
+        """The convolution followed by ``activation`` (the layer's own, or None for the linear output)."""
         padding = tuple(self.padding) if isinstance(self.padding, list) else self.padding
-        return self._run(F.conv2d, x, stride=self.strides, padding=padding, dilation=self.dilation_rate)
+        return self._run(F.conv2d, x, activation, stride=self.strides, padding=padding, dilation=self.dilation_rate)
 
 
 class Conv2DTranspose(_Conv):
@@ -147,7 +151,7 @@ class Conv2DTranspose(_Conv):
 
     def forward(self, x: Any) -> Tensor:
         padding = tuple(self.padding) if isinstance(self.padding, list) else self.padding
-        return self._run(F.conv2d_transpose, x, stride=self.strides, padding=padding,
+        return self._run(F.conv2d_transpose, x, self.activation, stride=self.strides, padding=padding,
                          output_padding=self.output_padding, dilation=self.dilation_rate)
 
     def get_config(self) -> dict[str, Any]:

@@ -213,14 +213,25 @@ class Optimizer:
             lr = self.current_lr(group)
             if all(have) and (flat.steps == flat.steps[0]).all():
                 flat.steps += 1
-                state = dict(flat.state, scratch=flat.scratch)
-                self.update(flat.data, flat.grad, state, int(flat.steps[0]), {**group, "lr": lr})
+                self._update_flat(flat, int(flat.steps[0]), {**group, "lr": lr})
             else:
                 for i, p in enumerate(params):
                     if have[i]:
                         flat.steps[i] += 1
                         self.update(flat.data_views[i], grads[i], flat.state_views(i), int(flat.steps[i]),
                                     {**group, "lr": lr})
+
+    def _update_flat(self, flat: _FlatGroup, step: int, group: dict[str, Any]) -> None:
+        """One update of the whole flat buffer, in slices spread over neurona's threads: every rule
+        is elementwise, so each slice of (p, g, state) is updated on its own."""
+        state = dict(flat.state, scratch=flat.scratch)
+
+        def update_slice(s: slice) -> None:
+            with backend.flush_denormals():  # per thread: the setting is per thread
+                self.update(flat.data[s], flat.grad[s], {name: buf[s] for name, buf in state.items()}, step, group)
+
+        backend.parallel_for(update_slice, flat.data.size, min_chunk=1 << 17,
+                             xp=backend.get_array_module(flat.data))
 
     def group_state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
         """The state buffers a group needs (a rule whose state depends on options overrides this)."""

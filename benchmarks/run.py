@@ -1,0 +1,193 @@
+"""Run the benchmark suite and write docs/PERFORMANCE.md.
+
+    .venv/bin/python -m benchmarks.run                      # everything, 3 alternating repetitions (about 15 min)
+    .venv/bin/python -m benchmarks.run --only cnn_b128 --reps 5
+    .venv/bin/python -m benchmarks.run --smoke --out /tmp/p.md   # tiny data: checks that the harness works
+
+Each (workload, framework) run is a fresh process; neurona and PyTorch alternate, and
+the median of the repetitions is reported, as the ratio neurona / PyTorch (lower is
+better), beside the fraction of the machine's float32 matrix-multiply peak (measured
+with NumPy in the same run) and the peak memory of each process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .workloads import WORKLOADS
+
+TARGETS = {"mlp_b128": 0.8, "mlp_b10": 0.5, "cnn_b128": 1.0, "mlp_infer": 1.0, "cnn_infer": 1.0}
+AUGMENT_BUDGET = 1.2  # augmentation may add at most 20% to the CNN's epoch time
+ACCURACY_GAP = 0.5  # points of test accuracy
+
+
+def matmul_peak() -> float:
+    """float32 GFLOP/s of a 2048x2048 matrix product in NumPy, best of five."""
+    a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
+    a @ a
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        a @ a
+        best = min(best, time.perf_counter() - start)
+    return 2 * 2048**3 / best / 1e9
+
+
+def run_worker(framework: str, workload: str, smoke: bool, seed: int, profile: bool = False) -> dict:
+    cmd = [sys.executable, "-m", "benchmarks.worker", framework, workload, "--seed", str(seed)]
+    cmd += ["--smoke"] if smoke else []
+    cmd += ["--profile"] if profile else []
+    cmd += ["--numpy-first"] if WORKLOADS[workload].numpy_first and framework == "neurona" else []
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).parent.parent, timeout=3600)
+    if out.returncode != 0:
+        raise RuntimeError(f"{framework} {workload} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure(names: list[str], reps: int, smoke: bool) -> dict[str, dict[str, list[dict]]]:
+    results: dict[str, dict[str, list[dict]]] = {}
+    for name in names:
+        w = WORKLOADS[name]
+        frameworks = ["neurona"] if w.augment else ["neurona", "torch"]
+        runs: dict[str, list[dict]] = {f: [] for f in frameworks}
+        for rep in range(reps):
+            order = frameworks if rep % 2 == 0 else frameworks[::-1]  # alternate who goes first
+            for f in order:
+                seed = rep if w.kind == "accuracy" else 0
+                runs[f].append(run_worker(f, name, smoke, seed))
+        results[name] = runs
+        print(f"{name}: " + ", ".join(f"{f} {statistics.median(r['seconds'] for r in rs):.3f} s"
+                                      for f, rs in runs.items()), flush=True)
+    return results
+
+
+def _median(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, NumPy {np.__version__}, "
+            f"PyTorch {torch.__version__} (2 threads each)")
+
+
+def report(results: dict, peak: float, reps: int, smoke: bool, command: str, profiles: dict[str, str]) -> str:
+    lines = [
+        "# Performance: neurona against PyTorch on the CPU",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} on {_machine()}.",
+        f"Command: `{command}`" + (" (smoke mode: tiny data, numbers meaningless)" if smoke else ""),
+        f"Each figure is the median of {reps} runs, each in a fresh process; neurona and PyTorch alternate.",
+        f"NumPy float32 matrix-multiply peak in this run: {peak:.0f} GFLOP/s.",
+        "",
+        "Ratio = neurona time / PyTorch time (lower is better). Training workloads time one epoch of",
+        "60,000 Fashion-MNIST images with Adam (lr 1e-3); neurona trains with `model.fit`, PyTorch with its usual",
+        "loop. \"% of peak\" counts the network's multiply-adds (training: 3x the forward pass) per second.",
+        "",
+        "| workload | neurona | PyTorch | ratio | target | % of peak (neurona / PyTorch) "
+        "| peak memory (neurona / PyTorch) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    verdicts = []
+    for name, runs in results.items():
+        w = WORKLOADS[name]
+        if w.kind == "accuracy" or w.augment:
+            continue
+        ours, theirs = _median(runs["neurona"], "seconds"), _median(runs["torch"], "seconds")
+        samples = runs["neurona"][0]["samples"]
+        scale = 1 if w.kind == "infer" else 3
+        pct = [100 * w.flops_per_sample * scale * samples / t / 1e9 / peak for t in (ours, theirs)]
+        unit = "s"
+        epoch_note = f" ({samples:,} samples)" if w.steps else ""
+        ratio = ours / theirs
+        target = TARGETS.get(name)
+        mem = (_median(runs["neurona"], "peak_rss_mb"), _median(runs["torch"], "peak_rss_mb"))
+        lines.append(f"| {w.title}{epoch_note} | {ours:.3f} {unit} | {theirs:.3f} {unit} | **{ratio:.2f}** | "
+                     f"{'<= ' + str(target) if target else '-'} | {pct[0]:.0f}% / {pct[1]:.0f}% | "
+                     f"{mem[0]:.0f} / {mem[1]:.0f} MB |")
+        if target:
+            verdicts.append(f"- {w.title}: ratio {ratio:.2f}, target <= {target}: "
+                            f"{'met' if ratio <= target else f'MISSED by {ratio / target - 1:.0%}'}")
+        if name == "cnn_b128":
+            verdicts.append(f"- peak memory of the CNN run: neurona {mem[0]:.0f} MB, PyTorch {mem[1]:.0f} MB: "
+                            f"{'met' if mem[0] <= mem[1] else 'MISSED'}")
+    if "cnn_aug_b128" in results and "cnn_b128" in results:
+        aug = _median(results["cnn_aug_b128"]["neurona"], "seconds")
+        plain = _median(results["cnn_b128"]["neurona"], "seconds")
+        verdicts.append(f"- augmentation (flip, rotation, translation, zoom) on the reference CNN: {aug:.2f} s against "
+                        f"{plain:.2f} s per epoch, x{aug / plain:.2f}, budget x{AUGMENT_BUDGET}: "
+                        f"{'met' if aug / plain <= AUGMENT_BUDGET else 'MISSED'}")
+    lines += ["", "## Targets", ""] + verdicts
+    accuracy = [(n, r) for n, r in results.items() if WORKLOADS[n].kind == "accuracy"]
+    if accuracy:
+        lines += ["", "## Accuracy parity (same model, data, optimizer and epochs; mean over seeds 0..reps-1)", "",
+                  "| workload | neurona | PyTorch | difference (points) |", "|---|---|---|---|"]
+        for name, runs in accuracy:
+            ours = 100 * statistics.mean(r["accuracy"] for r in runs["neurona"])
+            theirs = 100 * statistics.mean(r["accuracy"] for r in runs["torch"])
+            ok = "within" if abs(ours - theirs) <= ACCURACY_GAP else "NOT within"
+            lines.append(f"| {WORKLOADS[name].title} | {ours:.2f}% | {theirs:.2f}% | {ours - theirs:+.2f} "
+                         f"({ok} {ACCURACY_GAP}) |")
+    lines += ["", "## GPU", "",
+              "Unmeasured: no NVIDIA GPU was available to this run (the CuPy backend and PyTorch CUDA rows are empty)."]
+    if profiles:
+        lines += ["", "## Where the time goes (cProfile of neurona, top functions by own time)", ""]
+        for name, text in profiles.items():
+            lines += [f"### {WORKLOADS[name].title}", "", "```", text.rstrip(), "```", ""]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", help="comma-separated workloads (default: all): " + ", ".join(WORKLOADS))
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="tiny data, one repetition: checks the harness")
+    parser.add_argument("--out", default="docs/PERFORMANCE.md")
+    parser.add_argument("--profile", action="store_true", help="profile neurona on workloads that miss their target")
+    args = parser.parse_args()
+    names = args.only.split(",") if args.only else list(WORKLOADS)
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workloads {unknown}; choose from {list(WORKLOADS)}")
+    reps = 1 if args.smoke else args.reps
+    peak = matmul_peak()
+    results = measure(names, reps, args.smoke)
+    profiles = {}
+    if args.profile:
+        for name in names:
+            runs = results[name]
+            target = TARGETS.get(name)
+            if target and "torch" in runs and _median(runs["neurona"], "seconds") / \
+                    _median(runs["torch"], "seconds") > target:
+                profiles[name] = run_worker("neurona", name, args.smoke, 0, profile=True)["profile"]
+    command = "python -m benchmarks.run " + " ".join(sys.argv[1:])
+    text = report(results, peak, reps, args.smoke, command.strip(), profiles)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, out)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

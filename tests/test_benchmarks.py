@@ -1,0 +1,20 @@
+"""The benchmark harness in its tiny smoke mode, so the script keeps working (speed is never asserted)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_benchmark_harness_smoke(tmp_path):
+    out = tmp_path / "PERFORMANCE.md"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--smoke", "--only", "mlp_b128,cnn_b128,cnn_infer,mlp_accuracy",
+         "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = out.read_text()
+    for title in ("MLP 784-100-10, Adam, batch 128", "reference CNN, Adam, batch 128", "reference CNN inference",
+                  "MLP test accuracy after 5 epochs", "peak memory of the CNN run"):
+        assert title in text
+    assert text.count("| **") == 3  # one ratio per timed workload

@@ -1,0 +1,62 @@
+"""neurona's own threads (backend.parallel_for) give the same bits as one thread.
+
+The test workers run with one thread each (conftest), so these tests switch to two
+and compare, on arrays big enough to be split.
+"""
+
+import numpy as np
+import pytest
+
+import neurona as nr
+from neurona import backend, nn, optim
+from neurona import functional as F
+
+
+@pytest.fixture
+def threads():
+    previous = backend.get_num_threads()
+    yield backend.set_num_threads
+    backend.set_num_threads(previous)
+
+
+def test_parallel_for_covers_every_index_once(threads):
+    threads(3)
+    seen = np.zeros(1000, dtype=int)
+
+    def visit(s):
+        seen[s] += 1
+
+    backend.parallel_for(visit, 1000)
+    assert (seen == 1).all()
+    with pytest.raises(ZeroDivisionError):
+        backend.parallel_for(lambda s: 1 / 0, 1000)
+
+
+def _conv_pool_step():
+    rng = np.random.default_rng(0)
+    x = nr.tensor(rng.standard_normal((64, 16, 16, 32)), requires_grad=True)
+    w = nr.tensor(rng.standard_normal((3, 3, 32, 32)) * 0.1, requires_grad=True)
+    b = nr.tensor(rng.standard_normal(32), requires_grad=True)
+    y = F.max_pool2d(F.conv2d(x, w, b, padding="same", activation="relu"), 2)
+    (y * nr.tensor(rng.standard_normal(y.shape))).sum().backward()
+    return [y.numpy(), x.grad, w.grad, b.grad]
+
+
+def _adam_steps():
+    nr.manual_seed(0)
+    p = nn.Parameter(np.random.default_rng(1).standard_normal(600_000))
+    opt = optim.Adam([p], lr=1e-2)
+    for k in range(3):
+        p.grad = np.random.default_rng(k).standard_normal(p.shape).astype(np.float32)
+        opt.step()
+    return [p.data.copy()]
+
+
+@pytest.mark.parametrize("work", [_conv_pool_step, _adam_steps], ids=["conv_pool", "adam"])
+def test_two_threads_give_the_same_bits_as_one(threads, work):
+    threads(1)
+    one = work()
+    threads(2)
+    two = work()
+    for a, b in zip(one, two):
+        np.testing.assert_array_equal(a, b)

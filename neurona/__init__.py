@@ -12,15 +12,28 @@ import os
 # effect when neurona is imported before NumPy (or when the variable is set by the user).
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
-from . import data, functional, losses, metrics, models, nn, optim, viz
+from . import data, functional, losses, metrics, models, nn, optim, training, viz
 from .autograd import (
-    Function, Tensor, apply, concat, detect_anomaly, enable_grad, is_grad_enabled, no_grad,
-    set_grad_enabled, stack, tensor,
+    Function,
+    Tensor,
+    apply,
+    concat,
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+    stack,
+    tensor,
 )
 from .backend import (
-    get_default_dtype, get_device, gpu_available, manual_seed, set_default_dtype, set_device,
+    get_default_dtype,
+    get_device,
+    gpu_available,
+    manual_seed,
+    set_default_dtype,
+    set_device,
 )
-from . import training
 from .training import callbacks, load_model, lr_find
 
 __version__ = "0.1.0"

@@ -145,6 +145,20 @@ _fenv = _load_fenv()
 _FTZ_DAZ = 0x8040  # MXCSR bits: flush-to-zero (results) and denormals-are-zero (inputs)
 
 
+def _current_fenv() -> Any:
+    env = (ctypes.c_uint8 * 32)()
+    _fenv.fegetenv(env)
+    return env
+
+
+def _flushing(env: Any) -> Any:
+    """A copy of a floating-point environment with flush-to-zero and denormals-are-zero set."""
+    ftz = (ctypes.c_uint8 * 32).from_buffer_copy(env)
+    mxcsr = int.from_bytes(bytes(ftz[28:32]), "little") | _FTZ_DAZ
+    ftz[28:32] = list(mxcsr.to_bytes(4, "little"))
+    return ftz
+
+
 @contextlib.contextmanager
 def flush_denormals() -> Iterator[None]:
     """Treat subnormal floats (below about 1e-38 in float32) as zero inside the block, on this thread.
@@ -157,12 +171,8 @@ def flush_denormals() -> Iterator[None]:
     if _fenv is None:
         yield
         return
-    saved = (ctypes.c_uint8 * 32)()
-    _fenv.fegetenv(saved)
-    ftz = (ctypes.c_uint8 * 32).from_buffer_copy(saved)
-    mxcsr = int.from_bytes(bytes(ftz[28:32]), "little") | _FTZ_DAZ
-    ftz[28:32] = list(mxcsr.to_bytes(4, "little"))
-    _fenv.fesetenv(ftz)
+    saved = _current_fenv()
+    _fenv.fesetenv(_flushing(saved))
     try:
         yield
     finally:
@@ -212,8 +222,12 @@ def get_num_threads() -> int:
     return _num_threads
 
 
-def _mark_worker() -> None:
+def _start_worker() -> None:
+    """Set up one of neurona's worker threads: mark it (no nested fan-out) and, since they run
+    only neurona's array passes, let it flush subnormal floats for good (see flush_denormals)."""
     _in_worker.active = True
+    if _fenv is not None:
+        _fenv.fesetenv(_flushing(_current_fenv()))
 
 
 def parallel_for(fn: Callable[[slice], Any], n: int, min_chunk: int = 1, xp: ModuleType = np) -> None:
@@ -232,7 +246,7 @@ def parallel_for(fn: Callable[[slice], Any], n: int, min_chunk: int = 1, xp: Mod
         return
     global _executor
     if _executor is None:
-        _executor = ThreadPoolExecutor(_num_threads - 1, thread_name_prefix="neurona", initializer=_mark_worker)
+        _executor = ThreadPoolExecutor(_num_threads - 1, thread_name_prefix="neurona", initializer=_start_worker)
     bounds = [n * i // workers for i in range(workers + 1)]
     futures = [_executor.submit(fn, slice(bounds[i], bounds[i + 1])) for i in range(1, workers)]
     try:

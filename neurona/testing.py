@@ -7,7 +7,8 @@ compares outputs and gradients (PyTorch is imported only when it is called).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 

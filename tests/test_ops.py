@@ -4,8 +4,8 @@ One table: adding an op is adding a row. Each row gives neurona's function, the
 equivalent torch function, and the inputs (arrays; integer arrays are labels).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pytest

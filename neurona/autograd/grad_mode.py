@@ -7,7 +7,8 @@ the context managers below save and restore it, so they nest and survive errors.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class _Mode:

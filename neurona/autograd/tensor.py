@@ -15,7 +15,8 @@ linked, so inference costs only the arithmetic.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -191,7 +192,8 @@ class Tensor:
             grad = grad.data if isinstance(grad, Tensor) else grad
             grad = get_array_module(self.data).asarray(grad, dtype=self.data.dtype)
             if grad.shape != self.shape:
-                raise ValueError(f"backward(grad): grad must have the output's shape {self.shape}. Received: {grad.shape}")
+                raise ValueError(f"backward(grad): grad must have the output's shape {self.shape}. "
+                                 f"Received: {grad.shape}")
         engine.backward(self, grad, retain_graph)
 
     def retain_grad(self) -> None:
@@ -495,14 +497,16 @@ def as_array(data: Any, dtype: Any = None, device: str | None = None) -> Any:
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, (str, bytes, dict, set)) or data is None:
-        raise TypeError(f"tensor data must be numeric (a number, a nested list or an array). Received: {type(data).__name__}")
+        raise TypeError("tensor data must be numeric (a number, a nested list or an array). "
+                        f"Received: {type(data).__name__}")
     target = device if device is not None else (device_of(data) if hasattr(data, "shape") else backend.get_device())
     xp = backend.array_module(target)
     src = get_array_module(data)
     try:
         arr = src.asarray(data) if src is not np else np.asarray(data)
     except (ValueError, TypeError) as exc:
-        raise TypeError(f"tensor data must be numeric and rectangular. Received: {type(data).__name__} ({exc})") from None
+        raise TypeError(f"tensor data must be numeric and rectangular. Received: {type(data).__name__} "
+                        f"({exc})") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"tensor data must be numeric. Received: {type(data).__name__} of dtype {arr.dtype}")
     dt = backend.get_default_dtype() if dtype is None else np.dtype(dtype)

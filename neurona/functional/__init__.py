@@ -4,19 +4,69 @@ Images are channels-last ``(N, H, W, C)`` and convolution kernels ``(kh, kw, C_i
 """
 
 from .activations import (
-    ACTIVATIONS, elu, gaussian, gelu, get_activation, hard_tanh, heaviside, leaky_relu, linear as identity,
-    log_softmax, logistic, relu, saturated_linear, selu, sigmoid, sign, silu, softmax, softplus, step, swish, tanh,
+    ACTIVATIONS,
+    elu,
+    gaussian,
+    gelu,
+    get_activation,
+    hard_tanh,
+    heaviside,
+    leaky_relu,
+    log_softmax,
+    logistic,
+    relu,
+    saturated_linear,
+    selu,
+    sigmoid,
+    sign,
+    silu,
+    softmax,
+    softplus,
+    step,
+    swish,
+    tanh,
 )
+from .activations import (
+    linear as identity,
+)
+from .conv import conv2d, conv2d_transpose
 from .dropout import dropout, gaussian_noise
 from .linear import linear
 from .losses import (
-    binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss, l1_loss, mae_loss, mse_loss,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    mae_loss,
+    mse_loss,
 )
 from .math import (
-    abs, add, broadcast_to, clip, concat, div, exp, flatten, log, logsumexp, matmul, max, maximum, mean, min, mul,
-    neg, pow, reshape, sqrt, stack, sub, sum, transpose,
+    abs,
+    add,
+    broadcast_to,
+    clip,
+    concat,
+    div,
+    exp,
+    flatten,
+    log,
+    logsumexp,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    mul,
+    neg,
+    pow,
+    reshape,
+    sqrt,
+    stack,
+    sub,
+    sum,
+    transpose,
 )
 from .normalization import batch_norm, layer_norm
-from .recurrent import gru, lstm, simple_rnn
-from .conv import conv2d, conv2d_transpose
 from .pooling import avg_pool2d, global_avg_pool2d, global_max_pool2d, max_pool2d, upsample2d
+from .recurrent import gru, lstm, simple_rnn

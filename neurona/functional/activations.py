@@ -9,7 +9,8 @@ Each is usable as ``F.name(x)``, by name on a layer (``activation="relu"``) and 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..autograd import Function, Tensor, apply
 from ..autograd.elementwise import Clip, ReLU, Sigmoid, Tanh
@@ -297,5 +298,6 @@ def get_activation(activation: str | Callable | None) -> Callable[[Any], Tensor]
     if activation is None or callable(activation):
         return activation
     if not isinstance(activation, str) or activation.lower() not in ACTIVATIONS:
-        raise ValueError(f"unknown activation. Expected one of {sorted(ACTIVATIONS)}. Received: activation={activation!r}")
+        raise ValueError(f"unknown activation. Expected one of {sorted(ACTIVATIONS)}. "
+                         f"Received: activation={activation!r}")
     return ACTIVATIONS[activation.lower()]

@@ -182,9 +182,17 @@ def col2im(taps: Any, shape: tuple[int, ...], k: Pair, stride: Pair, dilation: P
             cols = slice(x0 * stride[1] + ox, (x1 - 1) * stride[1] + ox + 1, stride[1])
             adds.append((rows, cols, a * k[1] + b, slice(y0, y1), slice(x0, x1)))
 
+    # A tap that reaches every input pixel (the centre one of a stride-1 "same" convolution) can be
+    # copied in instead of added onto zeros: one pass fewer.
+    full = next((a for a in adds if gx[:1, a[0], a[1]].shape == gx[:1].shape), None)
+    rest = [a for a in adds if a is not full]
+
     def scatter(s: slice) -> None:
-        gx[s] = 0
-        for rows, cols, tap, ys, xs in adds:
+        if full is None:
+            gx[s] = 0
+        else:
+            gx[s] = taps[full[2], s, full[3], full[4]]
+        for rows, cols, tap, ys, xs in rest:
             gx[s, rows, cols] += taps[tap, s, ys, xs]
 
     over_batch(scatter, gx, passes=len(adds))

@@ -6,7 +6,8 @@ functional style, and they accept arrays and numbers as well as tensors.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..autograd import Tensor, concat, stack  # noqa: F401 (re-exported)
 

@@ -19,7 +19,8 @@ this class is the readable reference for what ``backward()`` computes.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

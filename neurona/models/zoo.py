@@ -6,7 +6,8 @@ channels-last (H, W, C); a flat input (features,) suits the MLP.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import nn
 

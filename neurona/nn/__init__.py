@@ -5,24 +5,44 @@ subclassing of ``nn.Module``. Images are channels-last ``(N, H, W, C)``.
 """
 
 from . import initializers, regularizers
-from .containers import Sequential
-from .core import Activation, Dense, Dropout, Flatten, GaussianNoise, Input, Reshape
-from .module import (
-    Module, ModuleList, Parameter, Parameters, deserialize_layer, find_layer_class, reset_names, serialize_layer,
-)
-from .embedding import Embedding
-from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
-from .normalization import BatchNorm, BatchNormalization, LayerNorm, LayerNormalization
-from .recurrent import GRU, LSTM, SimpleRNN
-from .conv import Conv2D, Conv2DTranspose
-from .pooling import (
-    AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, GlobalAvgPool2D, GlobalMaxPool2D, GlobalMaxPooling2D,
-    MaxPool2D, MaxPooling2D, UpSampling2D,
-)
 from .augmentation import (
-    RandomBrightness, RandomContrast, RandomCrop, RandomErasing, RandomFlip, RandomRotation, RandomTranslation,
+    RandomAffine,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomErasing,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
     RandomZoom,
 )
-from .preprocessing import Normalization, Rescaling
 from .blocks import InceptionBlock, ResidualBlock, SqueezeExcite
-from .augmentation import RandomAffine
+from .containers import Sequential
+from .conv import Conv2D, Conv2DTranspose
+from .core import Activation, Dense, Dropout, Flatten, GaussianNoise, Input, Reshape
+from .embedding import Embedding
+from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+from .module import (
+    Module,
+    ModuleList,
+    Parameter,
+    Parameters,
+    deserialize_layer,
+    find_layer_class,
+    reset_names,
+    serialize_layer,
+)
+from .normalization import BatchNorm, BatchNormalization, LayerNorm, LayerNormalization
+from .pooling import (
+    AveragePooling2D,
+    AvgPool2D,
+    GlobalAveragePooling2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling2D,
+    MaxPool2D,
+    MaxPooling2D,
+    UpSampling2D,
+)
+from .preprocessing import Normalization, Rescaling
+from .recurrent import GRU, LSTM, SimpleRNN

@@ -15,7 +15,8 @@ what makes the rewrite safe.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import functional as F
 from ..autograd import Tensor

@@ -1,13 +1,18 @@
 """Optimizers: ``from neurona import optim``; ``optim.Adam(model.parameters(), lr=1e-3)``."""
 
-from .adam import Adam, AdamW
-from .optimizer import Optimizer
-from .sgd import SGD
 from .adagrad import Adagrad
+from .adam import Adam, AdamW
 from .clip import clip_grad_norm_, clip_grad_value_
+from .optimizer import Optimizer
 from .plateau import ReduceLROnPlateau
 from .rmsprop import RMSprop
 from .schedules import (
-    CosineDecay, ExponentialDecay, LearningRateSchedule, PiecewiseConstant, StepDecay, get_schedule,
+    CosineDecay,
+    ExponentialDecay,
+    LearningRateSchedule,
+    PiecewiseConstant,
+    StepDecay,
+    get_schedule,
     serialize_schedule,
 )
+from .sgd import SGD

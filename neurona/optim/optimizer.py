@@ -19,7 +19,8 @@ as in torch.optim). Hyperparameter names, defaults and rules follow torch.optim.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -215,7 +216,7 @@ class Optimizer:
                 flat.steps += 1
                 self._update_flat(flat, int(flat.steps[0]), {**group, "lr": lr})
             else:
-                for i, p in enumerate(params):
+                for i in range(len(params)):
                     if have[i]:
                         flat.steps[i] += 1
                         self.update(flat.data_views[i], grads[i], flat.state_views(i), int(flat.steps[i]),
@@ -227,8 +228,8 @@ class Optimizer:
         state = dict(flat.state, scratch=flat.scratch)
 
         def update_slice(s: slice) -> None:
-            with backend.flush_denormals():  # per thread: the setting is per thread
-                self.update(flat.data[s], flat.grad[s], {name: buf[s] for name, buf in state.items()}, step, group)
+            # subnormals are flushed here too: step() sets it for this thread, workers always have it
+            self.update(flat.data[s], flat.grad[s], {name: buf[s] for name, buf in state.items()}, step, group)
 
         backend.parallel_for(update_slice, flat.data.size, min_chunk=1 << 17,
                              xp=backend.get_array_module(flat.data))

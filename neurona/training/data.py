@@ -40,7 +40,9 @@ def as_array(a: Any, what: str) -> np.ndarray:
 
 def check_finite(a: np.ndarray, what: str) -> None:
     """ValueError naming the first sample with NaN or Inf (only floats can hold them)."""
-    if a.dtype.kind != "f":
+    if a.dtype.kind != "f" or a.size == 0:
+        return
+    if np.isfinite(a.min()) and np.isfinite(a.max()):  # NaN and Inf show in min/max: no temporary array
         return
     bad = ~np.isfinite(a.reshape(len(a), -1)).all(axis=1)
     if bad.any():

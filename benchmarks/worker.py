@@ -12,6 +12,33 @@ import json
 import os
 import pstats
 import resource
+import threading
+import time
+
+
+class MemorySampler(threading.Thread):
+    """The process's resident memory, sampled every 2 ms: its peak above the level at the start."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.start_rss = self.peak = self.rss()
+        self.running = True
+
+    def rss(self) -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * self.page
+
+    def run(self) -> None:
+        while self.running:
+            self.peak = max(self.peak, self.rss())
+            time.sleep(0.002)
+
+    def stop(self) -> float:
+        """The peak increase in MB."""
+        self.running = False
+        self.join()
+        return (max(self.peak, self.rss()) - self.start_rss) / 2**20
 
 
 def main() -> None:
@@ -37,6 +64,8 @@ def main() -> None:
     from .workloads import RUNNERS, WORKLOADS, load_data
 
     data = load_data(args.smoke)
+    sampler = MemorySampler()
+    sampler.start()
     run = RUNNERS[args.framework]
     if args.profile:
         profiler = cProfile.Profile()
@@ -47,6 +76,7 @@ def main() -> None:
                                       if line.strip() and not line.startswith(("   Ordered", "   List")))
     else:
         result = run(WORKLOADS[args.workload], data, args.seed)
+    result["train_mb"] = sampler.stop()  # model, activations, gradients, optimizer state, caches
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 

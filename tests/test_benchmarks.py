@@ -15,6 +15,6 @@ def test_benchmark_harness_smoke(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     text = out.read_text()
     for title in ("MLP 784-100-10, Adam, batch 128", "reference CNN, Adam, batch 128", "reference CNN inference",
-                  "MLP test accuracy after 5 epochs", "peak memory of the CNN run"):
+                  "MLP test accuracy after 5 epochs", "memory for training the CNN"):
         assert title in text
     assert text.count("| **") == 3  # one ratio per timed workload

@@ -29,7 +29,7 @@ import neurona as nr
 from neurona import functional as F
 from neurona import nn, optim
 from neurona.data import DataLoader
-from neurona.nn import augmentation as A
+from neurona.functional import augmentation as A
 
 FACTOR = 0.1  # rotation +-36 degrees, shifts and zooms of +-10%
 

@@ -11,7 +11,7 @@ import torch.nn.functional as TF
 import neurona as nr
 from neurona import nn
 from neurona.autograd import Tensor
-from neurona.nn import augmentation as A
+from neurona.functional import augmentation as A
 from neurona.nn.module import deserialize_layer, serialize_layer
 
 R = np.random.default_rng(0)

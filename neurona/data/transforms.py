@@ -20,16 +20,7 @@ import numpy as np
 
 from ..autograd import Tensor
 from ..backend import get_array_module
-from ..nn.augmentation import (
-    RandomAffine,
-    RandomBrightness,
-    RandomContrast,
-    RandomCrop,
-    RandomErasing,
-    RandomFlip,
-    RandomRotation,
-    RandomTranslation,
-    RandomZoom,
+from ..functional.augmentation import (
     affine_transform,
     random_affine,
     random_brightness,
@@ -40,6 +31,17 @@ from ..nn.augmentation import (
     random_rotation,
     random_translation,
     random_zoom,
+)
+from ..nn.augmentation import (
+    RandomAffine,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomErasing,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
 )
 
 __all__ = [

@@ -105,6 +105,10 @@ def report(results: dict, peak: float, reps: int, smoke: bool, command: str, pro
         "\"Memory for training\" is the peak rise of the process's resident memory above its level once the data",
         "is loaded (sampled every 2 ms): model, activations, gradients, optimizer state and allocator caches.",
         "",
+        "This machine is shared and its speed drifts: on 2026-11-23 the same PyTorch reference-CNN epoch",
+        "measured 19.0 s, 14.5 s, 13.7 s and 11.8 s in four runs of this harness.",
+        "Compare ratios within one run, and repeat before drawing conclusions from a difference under 30%.",
+        "",
         "| workload | neurona | PyTorch | ratio | target | % of peak (neurona / PyTorch) "
         "| memory for training (neurona / PyTorch) |",
         "|---|---|---|---|---|---|---|",

@@ -20,6 +20,17 @@ def _upstream(y: Tensor, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(y.shape)
 
 
+def _backward_with_random_upstream(ys: list[Tensor], seed: int) -> list[np.ndarray]:
+    """Backward of sum_k (y_k * g_k).sum() with random g_k; returns the g_k."""
+    gys = [_upstream(y, seed + k) for k, y in enumerate(ys)]
+    total = None
+    for y, gy in zip(ys, gys):
+        term = (y * gy).sum()
+        total = term if total is None else total + term
+    total.backward()
+    return gys
+
+
 def _outputs(result: Any) -> list[Tensor]:
     return list(result) if isinstance(result, (tuple, list)) else [result]
 
@@ -41,12 +52,7 @@ def gradcheck(fn: Callable[..., Any], *arrays: Any, eps: float = 1e-6, atol: flo
     wrt = range(len(xs)) if wrt is None else wrt
     tensors = [Tensor(x, dtype=np.float64, requires_grad=i in wrt) for i, x in enumerate(xs)]
     ys = _outputs(fn(*tensors))
-    gys = [_upstream(y, seed + k) for k, y in enumerate(ys)]
-    total = None
-    for y, gy in zip(ys, gys):
-        term = (y * gy).sum()
-        total = term if total is None else total + term
-    total.backward()
+    gys = _backward_with_random_upstream(ys, seed)
 
     def objective() -> float:
         with no_grad():
@@ -110,12 +116,7 @@ def compare_with_torch(fn: Callable[..., Any], torch_fn: Callable[..., Any], *ar
         _assert_close(f"output {k}", y.numpy(), t.detach().numpy(), rtol, atol)
     if not wrt:
         return
-    gys = [_upstream(y, seed + k) for k, y in enumerate(ys)]
-    total = None
-    for y, gy in zip(ys, gys):
-        term = (y * gy).sum()
-        total = term if total is None else total + term
-    total.backward()
+    gys = _backward_with_random_upstream(ys, seed)
     torch_total = sum((t * torch.tensor(gy, dtype=t.dtype)).sum() for t, gy in zip(ts, gys))
     torch_total.backward()
     for i in wrt:

@@ -295,6 +295,19 @@ class Conv2d(Function):
         return gx, gW, gb
 
 
+def _conv_args(op: str, x: Any, w: Any, b: Any, stride: Any, dilation: Any) -> tuple:
+    """Check x, w and b of a convolution; (x shape, w shape, stride pair, dilation pair, dilated kernel size)."""
+    xs, ws = shape_of(x, "x", op), shape_of(w, "w", op)
+    if len(xs) != 4 or len(ws) != 4 or xs[3] != ws[2]:
+        raise ValueError(f"{op}: x must be (N, H, W, C) and w (kh, kw, C_in, C_out) with matching C_in. "
+                         f"Received: x {xs}, w {ws}")
+    if b is not None and shape_of(b, "b", op) != (ws[3],):
+        raise ValueError(f"{op}: b must have shape (C_out,) = ({ws[3]},). Received: b {tuple(b.shape)}")
+    stride, dilation = pair(stride, "stride", op), pair(dilation, "dilation", op)
+    k = (dilation[0] * (ws[0] - 1) + 1, dilation[1] * (ws[1] - 1) + 1)
+    return xs, ws, stride, dilation, k
+
+
 def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
            activation: str | None = None) -> Tensor:
     """2-D convolution (cross-correlation, as in every framework), channels-last.
@@ -309,14 +322,7 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dil
     >>> y = F.conv2d(x, w, b, padding="same", activation="relu")   # x (8, 28, 28, 1), w (3, 3, 1, 32)
     """
     op = "conv2d"
-    xs, ws = shape_of(x, "x", op), shape_of(w, "w", op)
-    if len(xs) != 4 or len(ws) != 4 or xs[3] != ws[2]:
-        raise ValueError(f"{op}: x must be (N, H, W, C) and w (kh, kw, C_in, C_out) with matching C_in. "
-                         f"Received: x {xs}, w {ws}")
-    if b is not None and shape_of(b, "b", op) != (ws[3],):
-        raise ValueError(f"{op}: b must have shape (C_out,) = ({ws[3]},). Received: b {tuple(b.shape)}")
-    stride, dilation = pair(stride, "stride", op), pair(dilation, "dilation", op)
-    k = (dilation[0] * (ws[0] - 1) + 1, dilation[1] * (ws[1] - 1) + 1)
+    xs, ws, stride, dilation, k = _conv_args(op, x, w, b, stride, dilation)
     pads = conv_pads(padding, xs[1:3], k, stride, op)
     padded = (xs[1] + pads[0] + pads[1], xs[2] + pads[2] + pads[3])
     if padded[0] < k[0] or padded[1] < k[1]:
@@ -410,14 +416,7 @@ def conv2d_transpose(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: An
     >>> y = F.conv2d_transpose(x, w, b, stride=2, padding="same")   # (8, 16, 16, 64) -> (8, 32, 32, C_out)
     """
     op = "conv2d_transpose"
-    xs, ws = shape_of(x, "x", op), shape_of(w, "w", op)
-    if len(xs) != 4 or len(ws) != 4 or xs[3] != ws[2]:
-        raise ValueError(f"{op}: x must be (N, H, W, C) and w (kh, kw, C_in, C_out) with matching C_in. "
-                         f"Received: x {xs}, w {ws}")
-    if b is not None and shape_of(b, "b", op) != (ws[3],):
-        raise ValueError(f"{op}: b must have shape (C_out,) = ({ws[3]},). Received: b {tuple(b.shape)}")
-    stride, dilation = pair(stride, "stride", op), pair(dilation, "dilation", op)
-    k = (dilation[0] * (ws[0] - 1) + 1, dilation[1] * (ws[1] - 1) + 1)
+    xs, ws, stride, dilation, k = _conv_args(op, x, w, b, stride, dilation)
     if isinstance(padding, str):
         if padding.lower() not in ("valid", "same"):
             raise ValueError(f"{op}: padding must be 'valid', 'same', a non-negative int or a pair. "

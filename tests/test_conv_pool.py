@@ -6,13 +6,12 @@ TensorFlow's "same" (asymmetric padding) has no PyTorch spelling.
 """
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from op_case import Case
 
 import neurona as nr
 from neurona import functional as F
@@ -130,13 +129,6 @@ def torch_avg_pool(pool, stride=None, padding="valid"):
     return fn
 
 
-@dataclass
-class Case:
-    name: str
-    ours: Callable
-    theirs: Callable
-    inputs: list
-    gradcheck: bool = True
 
 
 def conv_case(name, x, w, b=True, **kw):

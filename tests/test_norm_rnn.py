@@ -1,13 +1,12 @@
 """Normalisation, recurrent, embedding and merge: ops (gradcheck, PyTorch) and layers (PyTorch with
 copied weights, shapes, Keras's parameter counts, state_dict and get_config round trips, errors)."""
 
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from op_case import Case
 
 import neurona as nr
 from neurona import functional as F
@@ -71,12 +70,6 @@ def nhwc(f):
     return lambda x, *rest: f(x.permute(0, 3, 1, 2), *rest).permute(0, 2, 3, 1)
 
 
-@dataclass
-class Case:
-    name: str
-    ours: Callable
-    theirs: Callable
-    inputs: list
 
 
 CASES = [

@@ -4,13 +4,12 @@ One table: adding an op is adding a row. Each row gives neurona's function, the
 equivalent torch function, and the inputs (arrays; integer arrays are labels).
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from op_case import Case
 
 import neurona as nr
 from neurona import functional as F
@@ -39,14 +38,6 @@ def distinct(*shape):
     return (R.permutation(n) * 0.37 - n * 0.15).reshape(shape)
 
 
-@dataclass
-class Case:
-    name: str
-    ours: Callable
-    theirs: Callable
-    inputs: list
-    gradcheck: bool = True
-    wrt: list | None = None  # inputs to differentiate (default: every float input); targets are constants
 
 
 CASES = [

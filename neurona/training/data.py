@@ -51,6 +51,15 @@ def check_finite(a: np.ndarray, what: str) -> None:
                          "remove or impute them before training")
 
 
+def checked_pair(x: Any, y: Any, w: np.ndarray | None = None, prefix: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """x and y as arrays, checked for equal lengths (with ``w`` when given) and for NaN/Inf."""
+    x, y = as_array(x, f"{prefix}x"), as_array(y, f"{prefix}y")
+    check_lengths(x, y, w, prefix)
+    check_finite(x, f"{prefix}x")
+    check_finite(y, f"{prefix}y")
+    return x, y
+
+
 def check_lengths(x: np.ndarray, y: np.ndarray | None, w: np.ndarray | None, prefix: str = "") -> None:
     if y is not None and len(y) != len(x):
         raise ValueError(f"{prefix}x and {prefix}y must have the same number of samples. "

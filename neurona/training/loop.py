@@ -34,12 +34,8 @@ def _validation(trainer: Any, validation_data: Any) -> tuple[Any, Any, Any]:
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val). "
                          f"Received: {type(validation_data).__name__}")
-    xv = D.as_array(validation_data[0], "validation_data x")
-    yv = D.as_array(validation_data[1], "validation_data y")
+    xv, yv = D.checked_pair(validation_data[0], validation_data[1], prefix="validation_data ")
     wv = validation_data[2] if len(validation_data) == 3 else None
-    D.check_lengths(xv, yv, None, "validation_data ")
-    D.check_finite(xv, "validation_data x")
-    D.check_finite(yv, "validation_data y")
     return xv, yv, wv
 
 
@@ -159,13 +155,10 @@ class _ArraySource:
 
     def __init__(self, trainer, x, y, sample_weight, class_weight, validation_split, shuffle, hard_examples,
                  batch_size):
-        x, y = D.as_array(x, "x"), D.as_array(y, "y")
         w = None if sample_weight is None else D.as_array(sample_weight, "sample_weight")
-        D.check_lengths(x, y, w)
+        x, y = D.checked_pair(x, y, w)
         if len(x) == 0:
             raise ValueError("fit: x has no samples")
-        D.check_finite(x, "x")
-        D.check_finite(y, "y")
         self.validation = None
         if validation_split:
             (x, y, w), (xv, yv, wv) = D.split_validation([x, y, w], validation_split)

@@ -81,10 +81,7 @@ def lr_find(model: Any, x: Any, y: Any, start_lr: float = 1e-7, end_lr: float = 
         trainer = Trainer(model, optimizer or (compiled.optimizer if compiled else "adam"),
                           loss or (compiled.loss if compiled else None))
     batch_size = D.check_batch_size(batch_size)
-    x, y = D.as_array(x, "x"), D.as_array(y, "y")
-    D.check_lengths(x, y, None)
-    D.check_finite(x, "x")
-    D.check_finite(y, "y")
+    x, y = D.checked_pair(x, y)
     trainer.setup(x[:2])
     y = trainer.targets(y)
 

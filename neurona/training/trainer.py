@@ -238,10 +238,7 @@ class Trainer:
         from .progress import format_logs, resolve_verbose
 
         batch_size = D.check_batch_size(batch_size)
-        x, y = D.as_array(x, "x"), D.as_array(y, "y")
-        D.check_lengths(x, y, None)
-        D.check_finite(x, "x")
-        D.check_finite(y, "y")
+        x, y = D.checked_pair(x, y)
         self.setup(x[:2])
         y = self.targets(y)
         w = D.prepare_weights(sample_weight, len(x), self.dtype)

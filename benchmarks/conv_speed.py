@@ -20,10 +20,12 @@ import statistics
 import time
 from collections import defaultdict
 
+# isort: off
+import neurona as nr  # before NumPy, as in the benchmark harness's main rows (see neurona/__init__.py)
 import numpy as np
 import torch
 
-import neurona as nr
+# isort: on
 from neurona import functional as F
 from neurona import nn, optim
 from neurona.autograd import Function

@@ -145,6 +145,14 @@ def tconv_case(name, x, w, b=True, **kw):
     return Case(name, lambda *a: F.conv2d_transpose(*a, **kw), theirs, inputs)
 
 
+def conv_pool_case(name, x, w, b=True, **kw):
+    """F.conv2d_relu_max_pool2d against PyTorch's conv2d, relu and 2x2 max_pool2d in a row."""
+    conv = torch_conv(**kw)
+    inputs = [x, w] + ([randn(w.shape[3])] if b else [])
+    return Case(name, lambda *a: F.conv2d_relu_max_pool2d(*a, **kw),
+                lambda *a: nhwc(TF.max_pool2d(torch.relu(nchw(conv(*a))), 2)), inputs)
+
+
 def pool_case(name, op, x, *args, **kw):
     ours = F.max_pool2d if op == "max" else F.avg_pool2d
     theirs = (torch_max_pool if op == "max" else torch_avg_pool)(*args, **kw)
@@ -171,6 +179,15 @@ CASES = [
     conv_case("conv_8_channels_stride2_relu", randn(1, 5, 5, 9), randn(2, 3, 9, 2), stride=2, activation="relu"),
     conv_case("conv_8_channels_no_bias", randn(1, 4, 4, 8), randn(3, 3, 8, 2), b=False, dilation=(1, 2), padding=2),
     conv_case("conv_relu_no_bias", randn(2, 4, 4, 2), randn(2, 2, 2, 3), b=False, activation="relu"),
+    # conv2d + relu + 2x2 max pool, fused
+    conv_pool_case("conv_pool_same", randn(2, 6, 6, 2), randn(3, 3, 2, 3), padding="same"),
+    conv_pool_case("conv_pool_odd_output", randn(2, 7, 5, 2), randn(3, 3, 2, 3)),
+    conv_pool_case("conv_pool_8_channels_stride2", randn(1, 9, 9, 8), randn(3, 3, 8, 2), b=False, stride=2,
+                   padding="same"),
+    conv_pool_case("conv_pool_1x1", randn(2, 4, 6, 3), randn(1, 1, 3, 2)),
+    Case("conv_pool_ties", lambda a, w: F.conv2d_relu_max_pool2d(a, w), lambda a, w: nhwc(TF.max_pool2d(
+        torch.relu(nchw(torch_conv()(a, w))), 2)), [np.round(randn(2, 4, 4, 1)).clip(0, 1), np.ones((1, 1, 1, 2))],
+         gradcheck=False),
     # conv2d_transpose
     tconv_case("tconv_valid", randn(2, 3, 4, 3), randn(3, 3, 3, 2)),
     tconv_case("tconv_no_bias", randn(1, 3, 3, 2), randn(2, 2, 2, 3), b=False),
@@ -348,6 +365,10 @@ def test_layer_argument_errors(make, message):
     (lambda: F.conv2d(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), stride=0), r"conv2d: stride must be a positive"),
     (lambda: F.conv2d(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), padding=-1),
      r"conv2d: padding must be an int >= 0"),
+    (lambda: F.conv2d_relu_max_pool2d(np.ones((1, 3, 4, 1)), np.ones((3, 3, 1, 1))),
+     r"conv2d_relu_max_pool2d: the convolution's output \(1, 2\) is smaller than the 2x2 pool"),
+    (lambda: F.conv2d_relu_max_pool2d(np.ones((1, 4, 4, 2)), np.ones((3, 3, 1, 1))),
+     r"conv2d_relu_max_pool2d: x must be \(N, H, W, C\) and w"),
     (lambda: F.conv2d(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), padding="full"), r"conv2d: padding must be"),
     (lambda: F.conv2d_transpose(np.ones((1, 4, 4, 2)), np.ones((3, 3, 1, 1))),
      r"conv2d_transpose: x must be .* Received: x \(1, 4, 4, 2\), w \(3, 3, 1, 1\)"),
@@ -423,7 +444,8 @@ def test_device(device, name):
 
 
 def test_sequential_fuses_conv_relu_maxpool_with_identical_results():
-    """Conv2D(relu) + MaxPool2D run as conv, pool, relu inside a built Sequential: same outputs and gradients."""
+    """Conv2D(relu) + MaxPool2D(2) run as one op inside a built Sequential: the same outputs and gradients
+    (up to float32 rounding: the fused op adds the same terms in another order)."""
     from neurona.nn.fusion import ConvReluMaxPool
 
     rng = np.random.default_rng(0)
@@ -443,7 +465,21 @@ def test_sequential_fuses_conv_relu_maxpool_with_identical_results():
         if fused:
             assert isinstance(model._steps[0], ConvReluMaxPool) and len(model._steps) == 3
     (y1, gx1, gp1), (y2, gx2, gp2) = results
-    np.testing.assert_array_equal(y1, y2)
-    np.testing.assert_array_equal(gx1, gx2)
-    for a, b in zip(gp1, gp2):
-        np.testing.assert_array_equal(a, b)
+    for a, b in zip([y1, gx1, *gp1], [y2, gx2, *gp2], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_sequential_fuses_only_a_2x2_max_pool_and_names_both_layers_in_errors():
+    from neurona.nn.fusion import ConvReluMaxPool
+
+    model = nn.Sequential([nn.Conv2D(2, 3, activation="relu", name="c"), nn.MaxPool2D(3), nn.Flatten()])
+    for _ in range(2):  # the first call builds the layers, the second runs the planned (fused) steps
+        model(np.ones((1, 8, 8, 1)))
+    assert not any(isinstance(step, ConvReluMaxPool) for step in model._steps)
+    model = nn.Sequential([nn.Conv2D(2, 3, activation="relu", name="c"), nn.MaxPool2D(2, name="p")])
+    for _ in range(2):
+        assert model(np.ones((1, 7, 7, 1))).shape == (1, 2, 2, 2)  # 5x5 output, odd row and column dropped
+    assert isinstance(model._steps[0], ConvReluMaxPool)
+    with pytest.raises(ValueError, match=r"Conv2D layer 'c' \+ MaxPool2D layer 'p': conv2d_relu_max_pool2d: "
+                                         r"the convolution's output \(1, 1\)"):
+        model(np.ones((1, 3, 3, 1)))

@@ -32,12 +32,41 @@ def test_parallel_for_covers_every_index_once(threads):
         backend.parallel_for(lambda s: 1 / 0, 1000)
 
 
+def test_parallel_chunks_covers_every_chunk_once_and_restores_blas(threads):
+    threads(2)
+    controllers = __import__("threadpoolctl").ThreadpoolController().select(user_api="blas").lib_controllers
+    before = [c.get_num_threads() for c in controllers]
+    seen = np.zeros(103, dtype=int)
+    calls = []
+
+    def visit(k, s):
+        calls.append((k, s.start, s.stop))
+        seen[s] += 1
+
+    backend.parallel_chunks(visit, 103, 10)
+    assert (seen == 1).all()
+    assert sorted(calls) == [(k, 10 * k, min(103, 10 * k + 10)) for k in range(11)]
+    with pytest.raises(ZeroDivisionError):
+        backend.parallel_chunks(lambda k, s: 1 / 0, 103, 10)
+    assert [c.get_num_threads() for c in controllers] == before
+
+
 def _conv_pool_step():
     rng = np.random.default_rng(0)
     x = nr.tensor(rng.standard_normal((64, 16, 16, 32)), requires_grad=True)
     w = nr.tensor(rng.standard_normal((3, 3, 32, 32)) * 0.1, requires_grad=True)
     b = nr.tensor(rng.standard_normal(32), requires_grad=True)
     y = F.max_pool2d(F.conv2d(x, w, b, padding="same", activation="relu"), 2)
+    (y * nr.tensor(rng.standard_normal(y.shape))).sum().backward()
+    return [y.numpy(), x.grad, w.grad, b.grad]
+
+
+def _fused_conv_pool_step():
+    rng = np.random.default_rng(0)
+    x = nr.tensor(rng.standard_normal((64, 16, 16, 32)), requires_grad=True)
+    w = nr.tensor(rng.standard_normal((3, 3, 32, 32)) * 0.1, requires_grad=True)
+    b = nr.tensor(rng.standard_normal(32), requires_grad=True)
+    y = F.conv2d_relu_max_pool2d(x, w, b, padding="same")
     (y * nr.tensor(rng.standard_normal(y.shape))).sum().backward()
     return [y.numpy(), x.grad, w.grad, b.grad]
 
@@ -52,7 +81,8 @@ def _adam_steps():
     return [p.data.copy()]
 
 
-@pytest.mark.parametrize("work", [_conv_pool_step, _adam_steps], ids=["conv_pool", "adam"])
+@pytest.mark.parametrize("work", [_conv_pool_step, _fused_conv_pool_step, _adam_steps],
+                         ids=["conv_pool", "fused_conv_pool", "adam"])
 def test_two_threads_give_the_same_bits_as_one(threads, work):
     threads(1)
     one = work()

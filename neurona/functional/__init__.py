@@ -30,6 +30,7 @@ from .activations import (
     linear as identity,
 )
 from .conv import conv2d, conv2d_transpose
+from .conv_pool import conv2d_relu_max_pool2d
 from .dropout import dropout, gaussian_noise
 from .linear import linear
 from .losses import (

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function, Tensor, apply
-from ..backend import get_array_module, parallel_for
+from ..backend import get_array_module, parallel_chunks, parallel_for
 from .activations import get_activation
 
 Pair = tuple[int, int]
@@ -108,13 +108,18 @@ def pad(x: Any, pads: Pads, value: float = 0.0) -> Any:
     return out
 
 
-def im2col(xpad: Any, k: Pair, out_hw: Pair, stride: Pair, dilation: Pair, ones_column: bool = False) -> Any:
+def im2col(xpad: Any, k: Pair, out_hw: Pair, stride: Pair, dilation: Pair, ones_column: bool = False,
+           pool_major: bool = False) -> Any:
     """The patch matrix (N*Ho*Wo, kh*kw*C) of a padded image, built with one copy of a strided view.
 
     Row (n, i, j) holds the window of output pixel (i, j): xpad[n, i*sh + a*dh, j*sw + b*dw, c]
     for a < kh, b < kw, c < C, in that order (which is W.reshape(kh*kw*C, C_out)'s row order).
     ``ones_column`` appends a column of ones, so that a bias row appended to W rides along
     in the same GEMM (and its gradient comes out of the weight-gradient GEMM).
+    ``pool_major`` orders the rows by position in a 2x2 pooling window instead, (p, q, n, i2, j2)
+    for output pixel (2*i2 + p, 2*j2 + q), and leaves out an odd last row or column of
+    outputs: then the GEMM's output holds the four pixels of every window as four
+    contiguous blocks (see conv_pool.py).
 
     With C >= 8 channels the matrix is row-major: each window row is a run of kw*C
     contiguous values. With fewer channels those runs are too short to copy fast, so the
@@ -127,26 +132,38 @@ def im2col(xpad: Any, k: Pair, out_hw: Pair, stride: Pair, dilation: Pair, ones_
     sN, sH, sW, sC = xpad.strides
     windows = xp.lib.stride_tricks.as_strided(
         xpad, (N, Ho, Wo, kh, kw, C), (sN, sH * stride[0], sW * stride[1], sH * dilation[0], sW * dilation[1], sC))
-    K, M, extra = kh * kw * C, N * Ho * Wo, int(ones_column)
+    batch_axis = 0
+    if pool_major:
+        Ho2, Wo2 = Ho // 2, Wo // 2
+        windows = windows[:, :2 * Ho2, :2 * Wo2].reshape(N, Ho2, 2, Wo2, 2, kh, kw, C).transpose(2, 4, 0, 1, 3, 5, 6, 7)
+        batch_axis = 2
+    lead = windows.shape[:-3]  # the axes of the rows: (N, Ho, Wo) or (2, 2, N, Ho2, Wo2)
+    K, M, extra = kh * kw * C, int(np.prod(lead)), int(ones_column)
+
+    def rows(s: slice) -> tuple:  # index of batch slice s along the row axes
+        return (slice(None),) * batch_axis + (s,)
+
     if C >= 8:
         cols = xp.empty((M, K + extra), xpad.dtype)
-        dst = cols.reshape(N, Ho, Wo, K + extra)
+        dst = cols.reshape(*lead, K + extra)
 
         def copy(s: slice) -> None:
-            dst[s, :, :, :K].reshape(-1, Ho, Wo, kh, kw, C)[...] = windows[s]
+            block = dst[rows(s)]
+            block[..., :K].reshape(*block.shape[:-1], kh, kw, C)[...] = windows[rows(s)]
             if extra:
-                dst[s, :, :, K] = 1
+                block[..., K] = 1
 
-        over_batch(copy, dst)
+        over_batch(copy, windows.transpose(batch_axis, *(a for a in range(windows.ndim) if a != batch_axis)))
         return cols
     cols_t = xp.empty((K + extra, M), xpad.dtype)
-    dst_t = cols_t.reshape(K + extra, N, Ho, Wo)
-    src = windows.transpose(3, 4, 5, 0, 1, 2)  # (kh, kw, C, N, Ho, Wo)
+    dst_t = cols_t.reshape(K + extra, *lead)
+    src = windows.transpose(*range(len(lead), len(lead) + 3), *range(len(lead)))  # (kh, kw, C, *lead)
 
     def copy_t(s: slice) -> None:
-        dst_t[:K, s].reshape(kh, kw, C, s.stop - s.start, Ho, Wo)[...] = src[:, :, :, s]
+        block = dst_t[(slice(None),) + rows(s)]
+        block[:K].reshape(kh, kw, C, *block.shape[1:])[...] = src[(slice(None),) * 3 + rows(s)]
         if extra:
-            dst_t[K, s] = 1
+            block[K] = 1
 
     parallel_for(copy_t, N, min_chunk=-(-(1 << 18) // max(1, (K + extra) * Ho * Wo)), xp=xp)
     return cols_t.T
@@ -159,15 +176,17 @@ def _tap_range(offset: int, stride: int, n_out: int, size: int) -> tuple[int, in
     return lo, hi
 
 
-def col2im(taps: Any, shape: tuple[int, ...], k: Pair, stride: Pair, dilation: Pair, top_left: Pair) -> Any:
+def col2im(taps: Any, shape: tuple[int, ...], k: Pair, stride: Pair, dilation: Pair, top_left: Pair,
+           out: Any = None, add: bool = False) -> Any:
     """Scatter-add per-tap values back onto the image: the adjoint of im2col.
 
     taps (kh*kw, N, Ho, Wo, C) (any strides): the value tap (a, b) of output pixel (i, j) sends to input
     pixel (i*sh + a*dh - top, j*sw + b*dw - left). One strided slice-add per tap (kh*kw in
     all, each over the whole batch); positions that fall in the padding are dropped.
+    The result goes to ``out`` when given: overwritten, or added to with ``add``.
     """
     xp = get_array_module(taps)
-    gx = xp.empty(shape, taps.dtype)
+    gx = xp.empty(shape, taps.dtype) if out is None else out
     Ho, Wo = taps.shape[2:4]
     adds = []
     for a in range(k[0]):
@@ -184,14 +203,14 @@ def col2im(taps: Any, shape: tuple[int, ...], k: Pair, stride: Pair, dilation: P
 
     # A tap that reaches every input pixel (the centre one of a stride-1 "same" convolution) can be
     # copied in instead of added onto zeros: one pass fewer.
-    full = next((a for a in adds if gx[:1, a[0], a[1]].shape == gx[:1].shape), None)
+    full = None if add else next((a for a in adds if gx[:1, a[0], a[1]].shape == gx[:1].shape), None)
     rest = [a for a in adds if a is not full]
 
     def scatter(s: slice) -> None:
-        if full is None:
-            gx[s] = 0
-        else:
+        if full is not None:
             gx[s] = taps[full[2], s, full[3], full[4]]
+        elif not add:
+            gx[s] = 0
         for rows, cols, tap, ys, xs in rest:
             gx[s, rows, cols] += taps[tap, s, ys, xs]
 
@@ -231,6 +250,16 @@ def _activation(activation: str | None) -> tuple[bool, Any]:
 
 
 # ---------------------------------------------------------------- conv2d
+def batch_chunk(n: int, rows_per_item: int, row_size: int, elements: int = 1 << 20) -> int:
+    """Items per chunk when a layer runs chunk by chunk over a batch of n (``parallel_chunks``):
+    a patch matrix of about ``elements`` values (4 MB of float32) each, large enough for an
+    efficient GEMM even when rows are short, small enough to stay in cache; and an even
+    number of chunks, so that two threads share them evenly."""
+    rows = max(1, elements // row_size)
+    count = 2 * -(-n * rows_per_item // (2 * rows))
+    return max(1, -(-n // count))
+
+
 class Conv2d(Function):
     """y = act(conv(x, W) + b): x (N, H, W, C_in), W (kh, kw, C_in, C_out), b (C_out,) -> (N, Ho, Wo, C_out).
 
@@ -239,60 +268,112 @@ class Conv2d(Function):
     (the column of ones carries the bias). Backward, with g = dL/dy (times y > 0 for the
     fused ReLU), reshaped (N*Ho*Wo, C_out): [gW2; gb] = [cols 1]^T g (one GEMM),
     gx = col2im(g W2^T). A 1x1 kernel with stride 1 and no padding needs no im2col: cols is x.
+
+    Both directions run chunk by chunk over the batch (``backend.parallel_chunks``): each
+    thread takes a few images through im2col, the GEMMs and col2im on its own. The patch
+    matrix is not kept for backward but built again there, one small chunk at a time:
+    a cheap pass that saves its memory (9x the input's for a 3x3 kernel).
     """
+
+    pool_major = False  # the order of the patch matrix's rows (see im2col)
 
     def __init__(self, stride: Pair, pads: Pads, dilation: Pair, relu: bool):
         self.stride, self.pads, self.dilation, self.relu = stride, pads, dilation, relu
 
-    def forward(self, x, W, b=None):
+    def patches(self, x: Any) -> Any:
+        """The patch matrix of x (a chunk of the batch), with a column of ones for a bias row."""
+        N, H, Wd, C = x.shape
+        if self.pointwise:
+            return x.reshape(N * H * Wd, C)
+        return im2col(pad(x, self.pads), self.k, self.out_hw, self.stride, self.dilation, self.bias_row,
+                      self.pool_major)
+
+    def setup(self, x: Any, W: Any, b: Any) -> None:
+        """Output size, kernel matrix [W2; b] and chunk size of a forward pass; x, W kept for backward."""
         N, H, Wd, C = x.shape
         kh, kw, _, O = W.shape
         (sh, sw), (dh, dw), (top, bottom, left, right) = self.stride, self.dilation, self.pads
         Ho = (H + top + bottom - dh * (kh - 1) - 1) // sh + 1
         Wo = (Wd + left + right - dw * (kw - 1) - 1) // sw + 1
-        self.x_shape, self.out_hw = x.shape, (Ho, Wo)
-        self.pointwise = kh == kw == 1 and sh == sw == 1 and not any(self.pads)
-        xp = get_array_module(x)
+        self.k, self.out_hw = (kh, kw), (Ho, Wo)
+        self.pointwise = kh == kw == 1 and sh == sw == 1 and not any(self.pads) and not self.pool_major
+        self.bias_row = b is not None and not self.pointwise  # the bias rides in the GEMM (ones column)
         W2 = W.reshape(kh * kw * C, O)
-        if self.pointwise:
-            cols = x.reshape(N * H * Wd, C)
-            y = cols @ W2
-            if b is not None:
-                y += b
-        else:
-            cols = im2col(pad(x, self.pads), (kh, kw), (Ho, Wo), self.stride, self.dilation, b is not None)
-            y = cols @ (W2 if b is None else xp.concatenate([W2, b.reshape(1, O)]))
+        self.Wb = get_array_module(x).concatenate([W2, b.reshape(1, O)]) if self.bias_row else W2
+        self.b, self.x, self.W = b, x, W
+        self.chunk = batch_chunk(N, Ho * Wo, kh * kw * C + 1)
+
+    def convolve(self, x: Any, out: Any) -> None:
+        """out (rows, C_out) = the convolution of x (a chunk of the batch), plus the bias."""
+        get_array_module(x).matmul(self.patches(x), self.Wb, out=out)
+        if self.b is not None and not self.bias_row:
+            out += self.b
+
+    def forward(self, x, W, b=None):
+        self.setup(x, W, b)
+        xp, O = get_array_module(x), W.shape[3]
+        y = xp.empty((x.shape[0], *self.out_hw, O), x.dtype)
+
+        def chunk(_: int, s: slice) -> None:
+            out = y[s].reshape(-1, O)
+            self.convolve(x[s], out)
+            if self.relu:
+                xp.maximum(out, 0, out=out)
+
+        parallel_chunks(chunk, x.shape[0], self.chunk, xp)
         if self.relu:
-            relu_(y)
             self.y = y
-        self.cols, self.W = cols, W
-        return y.reshape(N, Ho, Wo, O)
+        return y
 
     def backward(self, gy):
-        W, cols = self.W, self.cols
+        O = self.W.shape[3]
+
+        def grad_of_output(s: slice) -> Any:
+            g = gy[s].reshape(-1, O)
+            return g * (self.y[s].reshape(-1, O) > 0) if self.relu else g
+
+        return self.backward_chunks(grad_of_output)
+
+    def backward_chunks(self, grad_of_output: Any) -> tuple[Any, Any, Any]:
+        """(gx, gW, gb), chunk by chunk; grad_of_output(s) gives dL/d(conv output) of chunk s as (rows, C_out)."""
+        x, W = self.x, self.W
+        xp = get_array_module(x)
         kh, kw, C, O = W.shape
-        g = gy.reshape(-1, O)
-        if self.relu:
-            g = relu_mask(g, self.y)
         need_x, need_W = self.needs_input_grad[:2]
         need_b = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
-        gW = gb = gx = None
+        W2T = W.reshape(kh * kw * C, O).T
+        gx = xp.empty(x.shape, x.dtype) if need_x else None
+        parts: list[Any] = [None] * -(-x.shape[0] // self.chunk)  # per chunk [gW2; gb], summed in chunk order
+
+        def chunk(k: int, s: slice) -> None:
+            g = grad_of_output(s)
+            if need_W:
+                parts[k] = self.patches(x[s]).T @ g
+                if need_b and not self.bias_row:
+                    parts[k] = xp.concatenate([parts[k], sum_rows(g)[None]])
+            elif need_b:
+                parts[k] = sum_rows(g)
+            if need_x and self.pointwise:
+                xp.matmul(g, W2T, out=gx[s].reshape(-1, C))
+            elif need_x:
+                # One GEMM for all taps, read by col2im tap by tap through a view.
+                self.scatter_input_grad((g @ W2T).reshape(-1, kh * kw, C), gx[s])
+
+        parallel_chunks(chunk, x.shape[0], self.chunk, xp)
+        gW = gb = None
         if need_W or need_b:
-            gWb = cols.T @ g  # (kh*kw*C_in [+ 1 for the bias], C_out)
-            gW = gWb[:kh * kw * C].reshape(W.shape) if need_W else None
-            if need_b:
-                gb = gWb[-1] if gWb.shape[0] > kh * kw * C else sum_rows(g)
-        if need_x and self.pointwise:
-            gx = (g @ W.reshape(C, O).T).reshape(self.x_shape)
-        elif need_x:
-            xp = get_array_module(g)
-            N, Ho, Wo = self.x_shape[0], *self.out_hw
-            # One GEMM for all taps (one call: a multithreaded BLAS pays a thread wake-up per call,
-            # which costs dearly on a busy machine), read by col2im tap by tap through a view.
-            gcols = (g @ W.reshape(kh * kw * C, O).T).reshape(N, Ho, Wo, kh * kw, C)
-            gx = col2im(xp.moveaxis(gcols, 3, 0), self.x_shape, (kh, kw), self.stride, self.dilation,
-                        (self.pads[0], self.pads[2]))
+            total = parts[0]
+            for part in parts[1:]:
+                total = total + part
+            gW = total[:kh * kw * C].reshape(W.shape) if need_W else None
+            gb = (total[-1] if need_W else total) if need_b else None
         return gx, gW, gb
+
+    def scatter_input_grad(self, gcols: Any, gx: Any) -> None:
+        """gx (a chunk of dL/dx) from gcols (rows, kh*kw, C_in): each row's taps added onto the pixels they read."""
+        xp = get_array_module(gcols)
+        taps = xp.moveaxis(gcols.reshape(gx.shape[0], *self.out_hw, *gcols.shape[1:]), 3, 0)
+        col2im(taps, gx.shape, self.k, self.stride, self.dilation, (self.pads[0], self.pads[2]), out=gx)
 
 
 def _conv_args(op: str, x: Any, w: Any, b: Any, stride: Any, dilation: Any) -> tuple:

@@ -72,6 +72,37 @@ class _Pool(Function):
 
 
 # ---------------------------------------------------------------- max pooling
+def max_pool_2x2(taps: list[Any], y: Any, pairs: list[Any]) -> None:
+    """The common 2x2 window, as a tournament: the winner of each row pair, then of the two rows.
+
+    taps: the four pixels of every window (t0 t1 / t2 t3, each (N, Ho, Wo, C)); writes their
+    max into y and, into the three bool arrays ``pairs``, whether t1 beat t0, t3 beat t2
+    and the bottom row beat the top: all that backward needs. Strict > keeps ties with
+    the earlier tap, which is the first maximum in row-major order (PyTorch's choice).
+    """
+    xp = get_array_module(y)
+    t0, t1, t2, t3 = taps
+    low = xp.maximum(t2, t3)
+    xp.maximum(t0, t1, out=y)
+    xp.greater(t1, t0, out=pairs[0])
+    xp.greater(t3, t2, out=pairs[1])
+    xp.greater(low, y, out=pairs[2])
+    xp.maximum(y, low, out=y)
+
+
+def max_pool_2x2_backward(gy: Any, pairs: list[Any], gtaps: list[Any]) -> None:
+    """Route gy to the winner of each 2x2 window (see max_pool_2x2); writes all four taps of dL/dx."""
+    xp = get_array_module(gy)
+    right_top, right_bottom, bottom_row = pairs
+    g0, g1, g2, g3 = gtaps
+    g_bottom = gy * bottom_row
+    g_top = gy - g_bottom  # exact: each element is gy or 0
+    xp.multiply(g_top, right_top, out=g1)
+    xp.subtract(g_top, g1, out=g0)
+    xp.multiply(g_bottom, right_bottom, out=g3)
+    xp.subtract(g_bottom, g3, out=g2)
+
+
 class MaxPool2d(_Pool):
     """y[n, i, j, c] = max over the window of xpad at (i*sh + a, j*sw + b, c);  x (N, H, W, C).
 
@@ -97,40 +128,16 @@ class MaxPool2d(_Pool):
         return y
 
     def _forward_2x2(self, xp: Any, taps: list[Any]) -> Any:
-        """The common 2x2 window, as a tournament: the winner of each row pair, then of the two rows.
-
-        The three "did the later one win" masks are all backward needs; strict > keeps ties
-        with the earlier tap, which is the first maximum in row-major order."""
-        t0, t1, t2, t3 = taps
-        y, bottom = xp.empty_like(t0), xp.empty_like(t0)
-        self.pairs = pairs = tuple(xp.empty(t0.shape, bool) for _ in range(3))
-
-        def tournament(s: slice) -> None:
-            top, low = y[s], bottom[s]
-            xp.maximum(t0[s], t1[s], out=top)
-            xp.maximum(t2[s], t3[s], out=low)
-            xp.greater(t1[s], t0[s], out=pairs[0][s])
-            xp.greater(t3[s], t2[s], out=pairs[1][s])
-            xp.greater(low, top, out=pairs[2][s])
-            xp.maximum(top, low, out=top)
-
-        over_batch(tournament, y, passes=6)
+        y = xp.empty_like(taps[0])
+        self.pairs = tuple(xp.empty(y.shape, bool) for _ in range(3))
+        over_batch(lambda s: max_pool_2x2([t[s] for t in taps], y[s], [p[s] for p in self.pairs]), y, passes=6)
         return y
 
     def _backward_2x2(self, xp: Any, gy: Any) -> Any:
-        right_top, right_bottom, bottom_row = self.pairs
         gxpad, _ = self.grad_buffer(xp, self.xpad.shape, gy.dtype)
-        g0, g1, g2, g3 = self.taps(gxpad)
-
-        def route(s: slice) -> None:
-            g_bottom = gy[s] * bottom_row[s]
-            g_top = gy[s] - g_bottom  # exact: each element is gy or 0
-            xp.multiply(g_top, right_top[s], out=g1[s])
-            xp.subtract(g_top, g1[s], out=g0[s])
-            xp.multiply(g_bottom, right_bottom[s], out=g3[s])
-            xp.subtract(g_bottom, g3[s], out=g2[s])
-
-        over_batch(route, gy, passes=6)
+        gtaps = self.taps(gxpad)
+        over_batch(lambda s: max_pool_2x2_backward(gy[s], [p[s] for p in self.pairs], [g[s] for g in gtaps]),
+                   gy, passes=6)
         return self.unpad(gxpad)
 
     def backward(self, gy):

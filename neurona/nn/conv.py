@@ -120,12 +120,9 @@ class Conv2D(_Conv):
                          kernel_initializer, bias_initializer, kernel_regularizer, name, input_shape)
 
     def forward(self, x: Any) -> Tensor:
-        return self.convolve(x, self.activation)
-
-    def convolve(self, x: Any, activation: Any) -> Tensor:
-        """The convolution followed by ``activation`` (the layer's own, or None for the linear output)."""
         padding = tuple(self.padding) if isinstance(self.padding, list) else self.padding
-        return self._run(F.conv2d, x, activation, stride=self.strides, padding=padding, dilation=self.dilation_rate)
+        return self._run(F.conv2d, x, self.activation, stride=self.strides, padding=padding,
+                         dilation=self.dilation_rate)
 
 
 class Conv2DTranspose(_Conv):

@@ -4,13 +4,11 @@ This is the course's "optimise execution through graphs" in its simplest form: l
 at the chain of layers once, and run some neighbours as one cheaper computation that
 gives the same numbers.
 
-Conv2D(activation="relu") followed by MaxPool2D. ReLU is non-decreasing, so it
-commutes with taking a maximum: maxpool(relu(z)) = relu(maxpool(z)). Pooling first
-leaves the ReLU, and the mask its gradient needs, a quarter of the elements (with 2x2
-windows). The gradients are the same too: where a window's maximum is positive both
-orders route the gradient to its first maximum; where it is not, both give zero.
-Inside a Sequential the convolution's output feeds only the pooling layer, which is
-what makes the rewrite safe.
+Conv2D(activation="relu") followed by MaxPool2D(2) runs as one op,
+``F.conv2d_relu_max_pool2d``: ReLU commutes with taking a maximum, so the two layers
+are relu(maxpool(conv(x))), computed chunk by chunk without storing the convolution's
+full-size output (see functional/conv_pool.py). Inside a Sequential the convolution's
+output feeds only the pooling layer, which is what makes the rewrite safe.
 """
 
 from __future__ import annotations
@@ -20,19 +18,31 @@ from typing import Any
 
 from .. import functional as F
 from ..autograd import Tensor
-from .conv import Conv2D
+from .conv import Conv2D, image_input
 from .module import Module
 from .pooling import MaxPool2D
 
 
 class ConvReluMaxPool:
-    """Run Conv2D(relu) + MaxPool2D as convolution, max-pooling, ReLU (see the module docstring)."""
+    """Run Conv2D(relu) + MaxPool2D(2) as one op (see the module docstring)."""
 
     def __init__(self, conv: Conv2D, pool: MaxPool2D) -> None:
         self.conv, self.pool = conv, pool
 
     def __call__(self, x: Any) -> Tensor:
-        return F.relu(self.pool(self.conv.convolve(x, None)))
+        conv = self.conv
+        x = image_input(conv, x, conv.kernel.shape[2], conv.kernel.dtype)
+        padding = tuple(conv.padding) if isinstance(conv.padding, list) else conv.padding
+        try:
+            return F.conv2d_relu_max_pool2d(x, conv.kernel, conv.bias, stride=conv.strides, padding=padding,
+                                            dilation=conv.dilation_rate)
+        except ValueError as exc:  # e.g. an image too small: say which layers
+            raise ValueError(f"Conv2D layer '{conv.name}' + MaxPool2D layer '{self.pool.name}': {exc}") from None
+
+
+def _pools_2x2(layer: Module | None) -> bool:
+    return (type(layer) is MaxPool2D and layer.pool_size == (2, 2) and layer.strides in (None, (2, 2))
+            and layer.padding == "valid")
 
 
 def fuse(layers: list[Module]) -> list[Callable[[Any], Any]]:
@@ -42,7 +52,7 @@ def fuse(layers: list[Module]) -> list[Callable[[Any], Any]]:
     while i < len(layers):
         layer = layers[i]
         following = layers[i + 1] if i + 1 < len(layers) else None
-        if type(layer) is Conv2D and layer.activation == "relu" and type(following) is MaxPool2D:
+        if type(layer) is Conv2D and layer.activation == "relu" and _pools_2x2(following):
             steps.append(ConvReluMaxPool(layer, following))
             i += 2
         else:

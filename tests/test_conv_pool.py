@@ -483,3 +483,13 @@ def test_sequential_fuses_only_a_2x2_max_pool_and_names_both_layers_in_errors():
     with pytest.raises(ValueError, match=r"Conv2D layer 'c' \+ MaxPool2D layer 'p': conv2d_relu_max_pool2d: "
                                          r"the convolution's output \(1, 1\)"):
         model(np.ones((1, 3, 3, 1)))
+
+
+def test_conv_relu_max_pool_without_grad_gives_the_same_output_and_keeps_nothing():
+    rng = np.random.default_rng(3)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((3, 9, 8, 4), (3, 3, 4, 5), (5,)))
+    with_grad = F.conv2d_relu_max_pool2d(nr.tensor(x), nr.tensor(w, requires_grad=True), b, padding="same")
+    with nr.no_grad():
+        without = F.conv2d_relu_max_pool2d(x, nr.tensor(w, requires_grad=True), b, padding="same")
+    np.testing.assert_array_equal(with_grad.numpy(), without.numpy())
+    assert with_grad.creator is not None and without.creator is None

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..autograd import Tensor, apply
+from ..autograd import Tensor, apply, is_grad_enabled
 from ..backend import get_array_module, parallel_chunks
 from .conv import Conv2d, _conv_args, col2im, conv_pads
 from .pooling import max_pool_2x2, max_pool_2x2_backward
@@ -36,25 +36,34 @@ class Conv2dMaxPoolRelu(Conv2d):
 
     pool_major = True
 
-    def __init__(self, stride: Any, pads: Any, dilation: Any):
+    def __init__(self, stride: Any, pads: Any, dilation: Any, for_backward: bool):
         super().__init__(stride, pads, dilation, relu=False)
+        self.for_backward = for_backward  # keep what backward needs (not under no_grad: inference)
 
     def forward(self, x, W, b=None):
         self.setup(x, W, b)
         xp, O = get_array_module(x), W.shape[3]
         N, (Ho, Wo) = x.shape[0], self.out_hw
         y = xp.empty((N, Ho // 2, Wo // 2, O), x.dtype)
-        pairs = [xp.empty(y.shape, bool) for _ in range(3)]
+        pairs = [xp.empty(y.shape, bool) for _ in range(3)] if self.for_backward else None
 
         def chunk(_: int, s: slice) -> None:
             out = y[s].reshape(-1, O)
             z = xp.empty((4, out.shape[0], O), x.dtype)  # the window's pixels t0 t1 / t2 t3, one block each
             self.convolve(x[s], z.reshape(-1, O))
-            max_pool_2x2(list(z), out, [p[s].reshape(out.shape) for p in pairs])
-            xp.maximum(out, 0, out=out)
+            if pairs is None:  # no backward: the max alone, with the ReLU as its first term
+                xp.maximum(z[0], 0, out=out)
+                for t in z[1:]:
+                    xp.maximum(out, t, out=out)
+            else:
+                max_pool_2x2(list(z), out, [p[s].reshape(out.shape) for p in pairs])
+                xp.maximum(out, 0, out=out)
 
         parallel_chunks(chunk, N, self.chunk, xp)
-        self.y, self.pairs = y, pairs
+        if self.for_backward:
+            self.y, self.pairs = y, pairs
+        else:
+            del self.x, self.W, self.Wb
         return y
 
     def backward(self, gy):
@@ -97,4 +106,6 @@ def conv2d_relu_max_pool2d(x: Any, w: Any, b: Any = None, stride: Any = 1, paddi
     if min(out) < 2:
         raise ValueError(f"{op}: the convolution's output {tuple(out)} is smaller than the 2x2 pool "
                          f"(padding={padding!r}). Received: x {xs}, w {ws}")
-    return apply(Conv2dMaxPoolRelu(stride, pads, dilation), *((x, w) if b is None else (x, w, b)))
+    inputs = (x, w) if b is None else (x, w, b)
+    for_backward = is_grad_enabled() and any(isinstance(a, Tensor) and a.requires_grad for a in inputs)
+    return apply(Conv2dMaxPoolRelu(stride, pads, dilation, for_backward), *inputs)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .workloads import WORKLOADS
+from .workloads import EPOCH, WORKLOADS
 
 TARGETS = {"mlp_b128": 0.8, "mlp_b10": 0.5, "cnn_b128": 1.0, "mlp_infer": 1.0, "cnn_infer": 1.0}
 AUGMENT_BUDGET = 1.2  # augmentation may add at most 20% to the CNN's epoch time
@@ -120,10 +120,13 @@ def report(results: dict, peak: float, reps: int, smoke: bool, command: str, pro
             continue
         ours, theirs = _median(runs["neurona"], "seconds"), _median(runs["torch"], "seconds")
         samples = runs["neurona"][0]["samples"]
+        epoch_note = ""
+        if w.steps:  # timed on a few steps: scale to an epoch
+            epoch_note = f" (timed on {samples:,} samples)"
+            ours, theirs, samples = ours * EPOCH / samples, theirs * EPOCH / samples, EPOCH
         scale = 1 if w.kind == "infer" else 3
         pct = [100 * w.flops_per_sample * scale * samples / t / 1e9 / peak for t in (ours, theirs)]
         unit = "s"
-        epoch_note = f" ({samples:,} samples)" if w.steps else ""
         ratio = ours / theirs
         target = TARGETS.get(name)
         mem = (_median(runs["neurona"], "train_mb"), _median(runs["torch"], "train_mb"))

@@ -257,6 +257,14 @@ def parallel_for(fn: Callable[[slice], Any], n: int, min_chunk: int = 1, xp: Mod
             f.result()
 
 
+def over_batch(fn: Callable[[slice], Any], x: Any, passes: int = 1) -> None:
+    """Run fn(batch_slice) over x's first axis, on several threads when there is enough work:
+    at least ~256k element visits (``passes`` over x's elements) per thread, so that each
+    thread's share (a tenth of a millisecond or more) outweighs waking the thread up."""
+    per_item = max(1, passes * x.size // max(x.shape[0], 1))
+    parallel_for(fn, x.shape[0], min_chunk=-(-(1 << 18) // per_item), xp=get_array_module(x))
+
+
 _blas_controllers: list[Any] | None = None
 
 

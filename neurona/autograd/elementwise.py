@@ -7,7 +7,7 @@ each input's shape.
 
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..backend import get_array_module, over_batch
 from .function import Function
 
 
@@ -160,14 +160,25 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    """y = max(x, 0);  dy/dx = 1 where x > 0, else 0."""
+    """y = max(x, 0);  dy/dx = 1 where x > 0, else 0. Large arrays are split over neurona's threads."""
 
     def forward(self, x):
-        self.y = y = get_array_module(x).maximum(x, 0)
+        xp = get_array_module(x)
+        if xp.ndim(x) == 0:
+            self.y = y = xp.maximum(x, 0)
+            return y
+        self.y = y = xp.empty(x.shape, xp.result_type(x, 0))
+        over_batch(lambda s: xp.maximum(x[s], 0, out=y[s]), y)
         return y
 
     def backward(self, gy):
-        return gy * (self.y > 0)
+        xp = get_array_module(gy)
+        y = self.y
+        if xp.ndim(y) == 0 or gy.shape != y.shape:
+            return gy * (y > 0)
+        gx = xp.empty(gy.shape, gy.dtype)
+        over_batch(lambda s: xp.multiply(gy[s], y[s] > 0, out=gx[s]), gx, passes=2)
+        return gx
 
 
 class Clip(Function):

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function, Tensor, apply
-from ..backend import get_array_module, parallel_chunks, parallel_for
+from ..backend import get_array_module, over_batch, parallel_chunks, parallel_for
 from .activations import get_activation
 
 Pair = tuple[int, int]
@@ -80,14 +80,6 @@ def shape_of(a: Any, what: str, op: str) -> tuple[int, ...]:
 
 
 # ---------------------------------------------------------------- array helpers (NumPy and CuPy)
-def over_batch(fn: Any, x: Any, passes: int = 1) -> None:
-    """Run fn(batch_slice) over x's first axis, on several threads when there is enough work:
-    at least ~256k element visits (``passes`` over x's elements) per thread, so that each
-    thread's share (a tenth of a millisecond or more) outweighs waking the thread up."""
-    per_item = max(1, passes * x.size // max(x.shape[0], 1))
-    parallel_for(fn, x.shape[0], min_chunk=-(-(1 << 18) // per_item), xp=get_array_module(x))
-
-
 def pad(x: Any, pads: Pads, value: float = 0.0) -> Any:
     """x (N, H, W, C) with rows/columns of ``value`` added around; a negative pad crops instead."""
     top, bottom, left, right = pads
@@ -344,6 +336,16 @@ class Conv2d(Function):
         W2T = W.reshape(kh * kw * C, O).T
         gx = xp.empty(x.shape, x.dtype) if need_x else None
         parts: list[Any] = [None] * -(-x.shape[0] // self.chunk)  # per chunk [gW2; gb], summed in chunk order
+        # With stride 1 and no more output channels than input ones, dL/dx is cheaper as a convolution of
+        # dL/dy: with the kernel flipped and in/out swapped, over dL/dy padded back to x's size plus the
+        # kernel's reach. Its patch matrix (kh*kw*C_out wide) is a fast copy; col2im would make kh*kw
+        # strided passes over runs of only C_in values.
+        by_conv = need_x and not self.pointwise and self.stride == (1, 1) and O <= C and not self.pool_major
+        if by_conv:
+            (dh, dw), (top, bottom, left, right) = self.dilation, self.pads
+            reach = ((kh - 1) * dh, (kw - 1) * dw)
+            g_pads = (reach[0] - top, reach[0] - bottom, reach[1] - left, reach[1] - right)
+            W_flipped = xp.ascontiguousarray(W[::-1, ::-1].transpose(0, 1, 3, 2)).reshape(kh * kw * O, C)
 
         def chunk(k: int, s: slice) -> None:
             g = grad_of_output(s)
@@ -355,6 +357,10 @@ class Conv2d(Function):
                 parts[k] = sum_rows(g)
             if need_x and self.pointwise:
                 xp.matmul(g, W2T, out=gx[s].reshape(-1, C))
+            elif by_conv:
+                g_pad = pad(g.reshape(-1, *self.out_hw, O), g_pads)
+                cols = im2col(g_pad, (kh, kw), x.shape[1:3], (1, 1), self.dilation)
+                xp.matmul(cols, W_flipped, out=gx[s].reshape(-1, C))
             elif need_x:
                 # One GEMM for all taps, read by col2im tap by tap through a view.
                 self.scatter_input_grad((g @ W2T).reshape(-1, kh * kw, C), gx[s])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Function, Tensor, apply
-from ..backend import get_array_module
+from ..backend import get_array_module, over_batch
 
 
 def _column_sum(xp: Any, a: Any) -> Any:
@@ -44,14 +44,23 @@ class BatchNorm(Function):
         x2 = x.reshape(-1, C)
         M = x2.shape[0]
         mean = _column_sum(xp, x2) * (1.0 / M)
-        xc = x2 - mean
-        y = xc * xc
+        xc, y = xp.empty_like(x2), xp.empty_like(x2)
+
+        def center(s: slice) -> None:
+            xp.subtract(x2[s], mean, out=xc[s])
+            xp.multiply(xc[s], xc[s], out=y[s])
+
+        over_batch(center, y, passes=2)
         var = _column_sum(xp, y) * (1.0 / M)
         inv_std = 1.0 / xp.sqrt(var + self.eps)
-        # y = gamma x_hat + beta = xc (gamma / sigma) + beta: one pass, written over the squares' buffer
-        xp.multiply(xc, inv_std if gamma is None else gamma * inv_std, out=y)
-        if beta is not None:
-            y += beta
+        scale = inv_std if gamma is None else gamma * inv_std
+
+        def affine(s: slice) -> None:  # y = gamma x_hat + beta = xc (gamma / sigma) + beta, over the squares
+            xp.multiply(xc[s], scale, out=y[s])
+            if beta is not None:
+                y[s] += beta
+
+        over_batch(affine, y, passes=2)
         self.xc, self.inv_std, self.gamma, self.batch_mean, self.batch_var = xc, inv_std, gamma, mean, var
         return y.reshape(x.shape)
 
@@ -60,15 +69,22 @@ class BatchNorm(Function):
         xc, inv_std, M = self.xc, self.inv_std, self.xc.shape[0]
         gy2 = gy.reshape(xc.shape)
         g_beta = _column_sum(xp, gy2)
-        t = gy2 * xc
+        t = xp.empty_like(xc)
+        over_batch(lambda s: xp.multiply(gy2[s], xc[s], out=t[s]), t)
         g_gamma = _column_sum(xp, t) * inv_std  # sum(gy * x_hat), x_hat = xc / sigma
         gx = None
         if self.needs_input_grad[0]:
-            gx = xp.multiply(xc, g_gamma * inv_std * (-1.0 / M), out=t)  # - x_hat g_gamma / M, reusing t
-            gx += gy2
-            gx -= g_beta * (1.0 / M)
-            gx *= inv_std if self.gamma is None else self.gamma * inv_std
-            gx = gx.reshape(gy.shape)
+            slope, shift = g_gamma * inv_std * (-1.0 / M), g_beta * (1.0 / M)
+            scale = inv_std if self.gamma is None else self.gamma * inv_std
+
+            def input_grad(s: slice) -> None:  # (gy - g_beta / M - x_hat g_gamma / M) gamma / sigma, over t
+                g = xp.multiply(xc[s], slope, out=t[s])
+                g += gy2[s]
+                g -= shift
+                g *= scale
+
+            over_batch(input_grad, t, passes=4)
+            gx = t.reshape(gy.shape)
         needs = self.needs_input_grad
         return (gx, g_gamma if len(needs) > 1 and needs[1] else None,
                 g_beta if len(needs) > 2 and needs[2] else None)

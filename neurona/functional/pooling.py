@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function, Tensor, apply, concat, stack
-from ..backend import get_array_module
-from .conv import Pads, over_batch, pad, pair, same_pads, shape_of
+from ..backend import get_array_module, over_batch
+from .conv import Pads, pad, pair, same_pads, shape_of
 
 
 # ---------------------------------------------------------------- geometry

@@ -71,6 +71,16 @@ def _fused_conv_pool_step():
     return [y.numpy(), x.grad, w.grad, b.grad]
 
 
+def _dense_step():
+    rng = np.random.default_rng(0)
+    x = nr.tensor(rng.standard_normal((256, 3136)), requires_grad=True)  # 103M multiply-adds: split
+    w = nr.tensor(rng.standard_normal((3136, 128)) * 0.02, requires_grad=True)
+    b = nr.tensor(rng.standard_normal(128), requires_grad=True)
+    y = F.linear(x, w, b, activation="relu")
+    (y * nr.tensor(rng.standard_normal(y.shape))).sum().backward()
+    return [y.numpy(), x.grad, w.grad, b.grad]
+
+
 def _adam_steps():
     nr.manual_seed(0)
     p = nn.Parameter(np.random.default_rng(1).standard_normal(600_000))
@@ -81,8 +91,8 @@ def _adam_steps():
     return [p.data.copy()]
 
 
-@pytest.mark.parametrize("work", [_conv_pool_step, _fused_conv_pool_step, _adam_steps],
-                         ids=["conv_pool", "fused_conv_pool", "adam"])
+@pytest.mark.parametrize("work", [_conv_pool_step, _fused_conv_pool_step, _dense_step, _adam_steps],
+                         ids=["conv_pool", "fused_conv_pool", "dense", "adam"])
 def test_two_threads_give_the_same_bits_as_one(threads, work):
     threads(1)
     one = work()
@@ -90,3 +100,38 @@ def test_two_threads_give_the_same_bits_as_one(threads, work):
     two = work()
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
+
+
+def test_parallel_matmul_is_the_product_with_any_number_of_threads(threads):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((300, 700)).astype(np.float32), rng.standard_normal((700, 90)).astype(np.float32)
+    for left, right in ((a, b), (a.T[:, :300], a[:300])):  # also a transposed view, as x.T @ g in Linear
+        results = []
+        for n in (1, 2, 3):
+            threads(n)
+            results.append(backend.parallel_matmul(left, right, min_work=1000))
+        np.testing.assert_allclose(results[0], left @ right, rtol=1e-5, atol=1e-4)
+        for other in results[1:]:
+            np.testing.assert_array_equal(other, results[0])
+
+
+def _blas_threads_after_import(**env):
+    """BLAS's thread count in a fresh interpreter that imports neurona with these variables (and no others)."""
+    import os
+    import subprocess
+    import sys
+
+    clean = {k: v for k, v in os.environ.items() if k not in backend.BLAS_THREAD_VARIABLES}
+    code = ("import neurona, threadpoolctl; "
+            "print([i['num_threads'] for i in threadpoolctl.threadpool_info() if i['user_api'] == 'blas'])")
+    out = subprocess.run([sys.executable, "-c", code], env={**clean, **env}, capture_output=True, text=True,
+                         check=True)
+    return out.stdout.strip()
+
+
+def test_blas_runs_one_thread_unless_the_user_asks_for_more():
+    assert _blas_threads_after_import() == "[1]"
+    assert _blas_threads_after_import(NEURONA_BLAS_THREADS="2") == "[2]"
+    assert _blas_threads_after_import(OPENBLAS_NUM_THREADS="2") == "[2]"  # the user's own setting is kept
+    with pytest.raises(ValueError, match="BLAS threads must be a positive integer. Received: 0"):
+        backend.set_blas_threads(0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Function, Tensor, apply
-from ..backend import get_array_module
+from ..backend import get_array_module, parallel_matmul
 from .activations import get_activation
 
 # Sigmoid is left out on purpose: applied as its own op, it stays visible to binary cross-entropy,
@@ -28,7 +28,7 @@ class Linear(Function):
     def forward(self, x, W, b=None):
         xp = get_array_module(x)
         self.x, self.W = x, W
-        y = x @ W
+        y = parallel_matmul(x, W) if x.ndim == 2 else x @ W
         if b is not None:
             y += b
         act = self.activation
@@ -60,8 +60,8 @@ class Linear(Function):
             x2, g2 = x.reshape(-1, x.shape[-1]), g.reshape(-1, g.shape[-1])
         else:
             x2, g2 = x, g
-        gx = g @ W.T if need_x else None
-        gW = x2.T @ g2 if need_W else None
+        gx = (parallel_matmul(g, W.T) if g.ndim == 2 else g @ W.T) if need_x else None
+        gW = parallel_matmul(x2.T, g2) if need_W else None
         gb = g2.sum(axis=0) if need_b else None
         return gx, gW, gb
 

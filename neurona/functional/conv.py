@@ -169,13 +169,13 @@ def _tap_range(offset: int, stride: int, n_out: int, size: int) -> tuple[int, in
 
 
 def col2im(taps: Any, shape: tuple[int, ...], k: Pair, stride: Pair, dilation: Pair, top_left: Pair,
-           out: Any = None, add: bool = False) -> Any:
+           out: Any = None) -> Any:
     """Scatter-add per-tap values back onto the image: the adjoint of im2col.
 
     taps (kh*kw, N, Ho, Wo, C) (any strides): the value tap (a, b) of output pixel (i, j) sends to input
     pixel (i*sh + a*dh - top, j*sw + b*dw - left). One strided slice-add per tap (kh*kw in
     all, each over the whole batch); positions that fall in the padding are dropped.
-    The result goes to ``out`` when given: overwritten, or added to with ``add``.
+    The result goes to ``out`` (overwritten) when given.
     """
     xp = get_array_module(taps)
     gx = xp.empty(shape, taps.dtype) if out is None else out
@@ -195,14 +195,14 @@ def col2im(taps: Any, shape: tuple[int, ...], k: Pair, stride: Pair, dilation: P
 
     # A tap that reaches every input pixel (the centre one of a stride-1 "same" convolution) can be
     # copied in instead of added onto zeros: one pass fewer.
-    full = None if add else next((a for a in adds if gx[:1, a[0], a[1]].shape == gx[:1].shape), None)
+    full = next((a for a in adds if gx[:1, a[0], a[1]].shape == gx[:1].shape), None)
     rest = [a for a in adds if a is not full]
 
     def scatter(s: slice) -> None:
-        if full is not None:
-            gx[s] = taps[full[2], s, full[3], full[4]]
-        elif not add:
+        if full is None:
             gx[s] = 0
+        else:
+            gx[s] = taps[full[2], s, full[3], full[4]]
         for rows, cols, tap, ys, xs in rest:
             gx[s, rows, cols] += taps[tap, s, ys, xs]
 
@@ -362,8 +362,7 @@ class Conv2d(Function):
                 cols = im2col(g_pad, (kh, kw), x.shape[1:3], (1, 1), self.dilation)
                 xp.matmul(cols, W_flipped, out=gx[s].reshape(-1, C))
             elif need_x:
-                # One GEMM for all taps, read by col2im tap by tap through a view.
-                self.scatter_input_grad((g @ W2T).reshape(-1, kh * kw, C), gx[s])
+                self.input_grad(g, W2T, gx[s])
 
         parallel_chunks(chunk, x.shape[0], self.chunk, xp)
         gW = gb = None
@@ -375,11 +374,13 @@ class Conv2d(Function):
             gb = (total[-1] if need_W else total) if need_b else None
         return gx, gW, gb
 
-    def scatter_input_grad(self, gcols: Any, gx: Any) -> None:
-        """gx (a chunk of dL/dx) from gcols (rows, kh*kw, C_in): each row's taps added onto the pixels they read."""
-        xp = get_array_module(gcols)
-        taps = xp.moveaxis(gcols.reshape(gx.shape[0], *self.out_hw, *gcols.shape[1:]), 3, 0)
-        col2im(taps, gx.shape, self.k, self.stride, self.dilation, (self.pads[0], self.pads[2]), out=gx)
+    def input_grad(self, g: Any, W2T: Any, gx: Any) -> None:
+        """gx (a chunk of dL/dx) from g (its dL/dy, (rows, C_out)): each output pixel's taps, g W2^T
+        (one GEMM for all taps), added onto the pixels they read (col2im, reading the taps through a view)."""
+        xp = get_array_module(g)
+        gcols = (g @ W2T).reshape(gx.shape[0], *self.out_hw, self.k[0] * self.k[1], gx.shape[3])
+        col2im(xp.moveaxis(gcols, 3, 0), gx.shape, self.k, self.stride, self.dilation, (self.pads[0], self.pads[2]),
+               out=gx)
 
 
 def _conv_args(op: str, x: Any, w: Any, b: Any, stride: Any, dilation: Any) -> tuple:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..autograd import Tensor, apply, is_grad_enabled
 from ..backend import get_array_module, parallel_chunks
-from .conv import Conv2d, _conv_args, col2im, conv_pads
+from .conv import Conv2d, _conv_args, conv_pads
 from .pooling import max_pool_2x2, max_pool_2x2_backward
 
 
@@ -77,17 +77,16 @@ class Conv2dMaxPoolRelu(Conv2d):
 
         return self.backward_chunks(grad_of_output)
 
-    def scatter_input_grad(self, gcols: Any, gx: Any) -> None:
-        """col2im for rows in pooling-window order: window position (p, q) is a convolution with
-        twice the stride whose outputs start p rows and q columns further on."""
-        xp = get_array_module(gcols)
-        (sh, sw), (top, left) = self.stride, (self.pads[0], self.pads[2])
-        Ho2, Wo2 = self.out_hw[0] // 2, self.out_hw[1] // 2
-        blocks = gcols.reshape(2, 2, gx.shape[0], Ho2, Wo2, *gcols.shape[1:])
-        for p in (0, 1):
-            for q in (0, 1):
-                col2im(xp.moveaxis(blocks[p, q], 3, 0), gx.shape, self.k, (2 * sh, 2 * sw), self.dilation,
-                       (top - p * sh, left - q * sw), out=gx, add=p + q > 0)
+    def input_grad(self, g: Any, W2T: Any, gx: Any) -> None:
+        """As Conv2d's, after putting g's rows back in image order (a quarter-size copy): col2im on
+        rows in pooling-window order would take four times as many strided passes."""
+        xp = get_array_module(g)
+        n, (Ho, Wo), O = gx.shape[0], self.out_hw, g.shape[1]
+        Ho2, Wo2 = Ho // 2, Wo // 2
+        image = (xp.empty if Ho % 2 == 0 and Wo % 2 == 0 else xp.zeros)((n, Ho, Wo, O), g.dtype)
+        windows = image[:, :2 * Ho2, :2 * Wo2].reshape(n, Ho2, 2, Wo2, 2, O)  # splits axes: a view
+        windows[...] = g.reshape(2, 2, n, Ho2, Wo2, O).transpose(2, 3, 0, 4, 1, 5)
+        super().input_grad(image.reshape(-1, O), W2T, gx)
 
 
 def conv2d_relu_max_pool2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,

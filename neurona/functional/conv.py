@@ -12,17 +12,19 @@ Channels-last is what makes this cheap: a strided *view* of the (padded) input w
 shape (N, Ho, Wo, kh, kw, C_in) already has the patch matrix's element order, so
 building ``cols`` is a single copy (and no transpose). A column of ones appended to
 ``cols`` and the bias appended to W as a last row put the bias into the same GEMM.
-Backward reuses ``cols``:
+Backward builds ``cols`` again (cheaper than keeping 9x the input's memory for a 3x3 kernel):
 
     [gW; gb] = [cols 1]^T @ g             one GEMM
     gx = col2im(g @ W^T)                  one GEMM, then kh*kw strided slice-adds
 
-where g is dL/dy, masked by the fused ReLU. The transposed convolution is the
-same two pieces in the other order: its forward is conv2d's input gradient
+where g is dL/dy, masked by the fused ReLU (with stride 1 and C_out <= C_in, gx is
+instead a convolution of g, see ``Conv2d.backward_chunks``). The transposed convolution
+is the same two pieces in the other order: its forward is conv2d's input gradient
 (GEMM, then col2im), its backward is an im2col and two GEMMs.
 
-The GEMMs use BLAS's threads; the memory-bound passes around them (padding, im2col,
-col2im, the ReLU) are split over the batch with ``backend.parallel_for``.
+conv2d runs all of this chunk by chunk over the batch, each of neurona's threads taking
+whole chunks with BLAS on one thread (``backend.parallel_chunks``); the transposed
+convolution splits its memory-bound passes over the batch (``backend.over_batch``).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..autograd import Tensor, apply, is_grad_enabled
 from ..backend import get_array_module, parallel_chunks
-from .conv import Conv2d, _conv_args, conv_pads
+from .conv import Conv2d, _conv_args, conv_pads, pad
 from .pooling import max_pool_2x2, max_pool_2x2_backward
 
 
@@ -83,9 +83,8 @@ class Conv2dMaxPoolRelu(Conv2d):
         xp = get_array_module(g)
         n, (Ho, Wo), O = gx.shape[0], self.out_hw, g.shape[1]
         Ho2, Wo2 = Ho // 2, Wo // 2
-        image = (xp.empty if Ho % 2 == 0 and Wo % 2 == 0 else xp.zeros)((n, Ho, Wo, O), g.dtype)
-        windows = image[:, :2 * Ho2, :2 * Wo2].reshape(n, Ho2, 2, Wo2, 2, O)  # splits axes: a view
-        windows[...] = g.reshape(2, 2, n, Ho2, Wo2, O).transpose(2, 3, 0, 4, 1, 5)
+        image = xp.ascontiguousarray(g.reshape(2, 2, n, Ho2, Wo2, O).transpose(2, 3, 0, 4, 1, 5))
+        image = pad(image.reshape(n, 2 * Ho2, 2 * Wo2, O), (0, Ho % 2, 0, Wo % 2))  # a dropped row: zeros
         super().input_grad(image.reshape(-1, O), W2T, gx)
 
 

@@ -168,13 +168,30 @@ def affine_transform(x: Any, A: Any, t: Any, interpolation: str = "bilinear", fi
     check_choice("affine_transform", "fill_mode", fill_mode, FILL_MODES)
     xp = get_array_module(x)
     x4, squeeze = _to_nhwc(x, "affine_transform")
-    N, H, W, C = x4.shape
+    N = x4.shape[0]
     A = xp.asarray(A, dtype=np.float32).reshape(N, 2, 2, 1, 1)
     t = xp.asarray(t, dtype=np.float32).reshape(N, 2, 1, 1)
+    diagonal = _is_diagonal(A)
+    dt = x4.dtype if x4.dtype.kind == "f" else np.dtype(np.float32)
+    out = xp.empty(x4.shape, dt)
+
+    def resample(s: slice) -> None:  # images are independent: split over neurona's threads
+        out[s] = _resample(x4[s], A[s], t[s], diagonal, interpolation == "nearest", fill_mode, fill_value, dt)
+
+    backend.over_batch(resample, out, passes=16)
+    out = _like_input(out, x4)
+    return out[..., 0] if squeeze else out
+
+
+def _resample(x4: Any, A: Any, t: Any, diagonal: bool, nearest: bool, fill_mode: str, fill_value: float,
+              dt: Any) -> Any:
+    """affine_transform's work on a batch x4 (N, H, W, C), in dtype dt."""
+    xp = get_array_module(x4)
+    N, H, W, C = x4.shape
     cy, cx = np.float32((H - 1) / 2), np.float32((W - 1) / 2)
     ii = xp.arange(H, dtype=np.float32).reshape(1, H, 1) - cy
     jj = xp.arange(W, dtype=np.float32).reshape(1, 1, W) - cx
-    if _is_diagonal(A):  # shifts and zooms: rows and columns map separately, (N, H, 1) and (N, 1, W)
+    if diagonal:  # shifts and zooms: rows and columns map separately, (N, H, 1) and (N, 1, W)
         sy, sx = A[:, 0, 0] * ii + (cy + t[:, 0]), A[:, 1, 1] * jj + (cx + t[:, 1])
     else:
         sy = A[:, 0, 0] * ii + A[:, 0, 1] * jj + (cy + t[:, 0])  # (N, H, W) source rows
@@ -182,9 +199,7 @@ def affine_transform(x: Any, A: Any, t: Any, interpolation: str = "bilinear", fi
     flat = xp.ascontiguousarray(x4).reshape(N * H * W, C)
     it = np.float32 if N * H * W < 2**24 else np.float64  # flat indices must be exact
     base = (xp.arange(N, dtype=it) * it(H * W)).reshape(N, 1, 1)
-    nearest = interpolation == "nearest"
     rows, cols = _taps(sy, H, fill_mode, nearest), _taps(sx, W, fill_mode, nearest)
-    dt = x4.dtype if x4.dtype.kind == "f" else np.dtype(np.float32)
 
     def scaled(v: Any, w: Any) -> Any:  # v * w, in place when v is a fresh float gather
         if w is None:
@@ -207,8 +222,7 @@ def affine_transform(x: Any, A: Any, t: Any, interpolation: str = "bilinear", fi
     if fill_mode == "constant" and fill_value != 0:  # the fill value's share: what no pixel inside covered
         covered = sum(w for _, w in rows) * sum(w for _, w in cols)
         out = out + (1 - covered.astype(dt, copy=False))[..., None] * dt.type(fill_value)
-    out = _like_input(out, x4)
-    return out[..., 0] if squeeze else out
+    return out
 
 
 def _draw_affine(xp: ModuleType, n: int, angle: Any = None, zoom: Any = None, shift: Any = None) -> tuple[Any, Any]:

@@ -9,6 +9,7 @@ loop its users write. Timing starts after a short warm-up.
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ class Workload:
     steps: int | None = None  # time this many steps and scale to an epoch (for the slow models)
     augment: bool = False
     epochs: int = 1
+    repeats: int = 1  # time this many epochs (or inference passes) in the process and take the median
     flops_per_sample: float = 0.0  # forward multiply-adds x 2, for the fraction of peak
     numpy_first: bool = False  # import NumPy before neurona (see neurona/__init__.py on OpenBLAS threads)
 
@@ -77,8 +79,8 @@ RESNET20_FLOPS = (_conv_flops(28, 28, 3, 1, 16) + 6 * _conv_flops(28, 28, 3, 16,
                   + _conv_flops(7, 7, 3, 32, 64) + 5 * _conv_flops(7, 7, 3, 64, 64) + _conv_flops(7, 7, 1, 32, 64))
 
 WORKLOADS = {w.name: w for w in [
-    Workload("mlp_b128", "MLP 784-100-10, Adam, batch 128", "mlp", 128, flops_per_sample=MLP_FLOPS),
-    Workload("mlp_b10", "MLP 784-100-10, Adam, batch 10", "mlp", 10, flops_per_sample=MLP_FLOPS),
+    Workload("mlp_b128", "MLP 784-100-10, Adam, batch 128", "mlp", 128, flops_per_sample=MLP_FLOPS, repeats=5),
+    Workload("mlp_b10", "MLP 784-100-10, Adam, batch 10", "mlp", 10, flops_per_sample=MLP_FLOPS, repeats=3),
     Workload("cnn_b128", "reference CNN, Adam, batch 128", "cnn", 128, flops_per_sample=CNN_FLOPS),
     Workload("cnn_b128_numpy_first", "reference CNN, batch 128, NumPy imported before neurona", "cnn", 128,
              flops_per_sample=CNN_FLOPS, numpy_first=True),
@@ -88,12 +90,22 @@ WORKLOADS = {w.name: w for w in [
     Workload("resnet20_b128", "ResNet-20, Adam, batch 128 (60 steps, scaled to an epoch)", "resnet20", 128,
              steps=60, flops_per_sample=RESNET20_FLOPS),
     Workload("mlp_infer", "MLP inference, 10,000 images, batch 1000", "mlp", 1000, kind="infer",
-             flops_per_sample=MLP_FLOPS),
+             flops_per_sample=MLP_FLOPS, repeats=20),
     Workload("cnn_infer", "reference CNN inference, 10,000 images, batch 1000", "cnn", 1000, kind="infer",
-             flops_per_sample=CNN_FLOPS),
+             flops_per_sample=CNN_FLOPS, repeats=3),
     Workload("mlp_accuracy", "MLP test accuracy after 5 epochs", "mlp", 128, kind="accuracy", epochs=5),
     Workload("cnn_accuracy", "reference CNN test accuracy after 2 epochs", "cnn", 128, kind="accuracy", epochs=2),
 ]}
+
+
+def timed(repeats: int, work: Callable[[], Any]) -> float:
+    """Seconds work() takes: the median of ``repeats`` runs (short workloads are noisy)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 # ---------------------------------------------------------------------------------------------- neurona
@@ -111,14 +123,11 @@ def run_neurona(w: Workload, data: Data, seed: int) -> dict[str, Any]:
     x, y = data.x_train, data.y_train
     if w.kind == "infer":
         model.predict(data.x_test[:w.batch_size], batch_size=w.batch_size)
-        start = time.perf_counter()
-        model.predict(data.x_test, batch_size=w.batch_size)
-        return {"seconds": time.perf_counter() - start, "samples": len(data.x_test)}
+        seconds = timed(w.repeats, lambda: model.predict(data.x_test, batch_size=w.batch_size))
+        return {"seconds": seconds, "samples": len(data.x_test)}
     model.fit(x[:w.batch_size * 3], y[:w.batch_size * 3], batch_size=w.batch_size, verbose=0)  # warm-up
     n = len(x) if w.steps is None else min(len(x), w.steps * w.batch_size)
-    start = time.perf_counter()
-    model.fit(x[:n], y[:n], epochs=w.epochs, batch_size=w.batch_size, verbose=0)
-    seconds = time.perf_counter() - start
+    seconds = timed(w.repeats, lambda: model.fit(x[:n], y[:n], epochs=w.epochs, batch_size=w.batch_size, verbose=0))
     result = {"seconds": seconds, "samples": n * w.epochs}
     if w.kind == "accuracy":
         result["accuracy"] = float((model.predict(data.x_test, 1000).argmax(-1) == data.y_test).mean())
@@ -149,9 +158,7 @@ def run_torch(w: Workload, data: Data, seed: int) -> dict[str, Any]:
 
     if w.kind == "infer":
         predict(x_test[:w.batch_size])
-        start = time.perf_counter()
-        predict(x_test)
-        return {"seconds": time.perf_counter() - start, "samples": len(x_test)}
+        return {"seconds": timed(w.repeats, lambda: predict(x_test)), "samples": len(x_test)}
 
     def epoch(n: int) -> None:
         order = torch.randperm(n)
@@ -163,10 +170,12 @@ def run_torch(w: Workload, data: Data, seed: int) -> dict[str, Any]:
 
     epoch(w.batch_size * 3)  # warm-up
     n = len(x) if w.steps is None else min(len(x), w.steps * w.batch_size)
-    start = time.perf_counter()
-    for _ in range(w.epochs):
-        epoch(n)
-    seconds = time.perf_counter() - start
+
+    def epochs() -> None:
+        for _ in range(w.epochs):
+            epoch(n)
+
+    seconds = timed(w.repeats, epochs)
     result = {"seconds": seconds, "samples": n * w.epochs}
     if w.kind == "accuracy":
         result["accuracy"] = float((predict(x_test).argmax(-1).numpy() == data.y_test).mean())

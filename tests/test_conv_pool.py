@@ -493,3 +493,14 @@ def test_conv_relu_max_pool_without_grad_gives_the_same_output_and_keeps_nothing
         without = F.conv2d_relu_max_pool2d(x, nr.tensor(w, requires_grad=True), b, padding="same")
     np.testing.assert_array_equal(with_grad.numpy(), without.numpy())
     assert with_grad.creator is not None and without.creator is None
+
+
+@pytest.mark.parametrize("op", [F.conv2d, F.conv2d_relu_max_pool2d], ids=["conv2d", "conv2d_relu_max_pool2d"])
+def test_an_empty_batch_gives_empty_outputs_and_zero_parameter_gradients(op):
+    x = nr.tensor(np.zeros((0, 5, 5, 2), np.float32), requires_grad=True)
+    w = nr.tensor(np.ones((3, 3, 2, 4), np.float32), requires_grad=True)
+    b = nr.tensor(np.ones(4, np.float32), requires_grad=True)
+    y = op(x, w, b, padding="same")
+    y.sum().backward()
+    assert y.shape[0] == 0 and x.grad.shape == x.shape
+    assert not w.grad.any() and not b.grad.any()

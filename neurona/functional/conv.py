@@ -250,7 +250,7 @@ def batch_chunk(n: int, rows_per_item: int, row_size: int, elements: int = 1 << 
     efficient GEMM even when rows are short, small enough to stay in cache; and an even
     number of chunks, so that two threads share them evenly."""
     rows = max(1, elements // row_size)
-    count = 2 * -(-n * rows_per_item // (2 * rows))
+    count = max(2, 2 * -(-n * rows_per_item // (2 * rows)))
     return max(1, -(-n // count))
 
 
@@ -369,9 +369,11 @@ class Conv2d(Function):
         parallel_chunks(chunk, x.shape[0], self.chunk, xp)
         gW = gb = None
         if need_W or need_b:
-            total = parts[0]
+            total = parts[0] if parts else xp.zeros((kh * kw * C + 1, O), x.dtype)  # (an empty batch: zeros)
             for part in parts[1:]:
                 total = total + part
+            if not need_W:
+                total = total if parts else total[-1]
             gW = total[:kh * kw * C].reshape(W.shape) if need_W else None
             gb = (total[-1] if need_W else total) if need_b else None
         return gx, gW, gb

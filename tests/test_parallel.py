@@ -81,14 +81,6 @@ def _dense_step():
     return [y.numpy(), x.grad, w.grad, b.grad]
 
 
-def _augmentation():
-    from neurona.functional import augmentation as A
-
-    x = np.random.default_rng(0).random((128, 28, 28, 1)).astype(np.float32)
-    rng = np.random.default_rng(1)
-    return [A.random_affine(x, 0.1, (0.1, 0.1), 0.1, gen=rng), A.random_rotation(x, 0.1, gen=rng)]
-
-
 def _adam_steps():
     nr.manual_seed(0)
     p = nn.Parameter(np.random.default_rng(1).standard_normal(600_000))
@@ -99,8 +91,8 @@ def _adam_steps():
     return [p.data.copy()]
 
 
-@pytest.mark.parametrize("work", [_conv_pool_step, _fused_conv_pool_step, _dense_step, _augmentation, _adam_steps],
-                         ids=["conv_pool", "fused_conv_pool", "dense", "augmentation", "adam"])
+@pytest.mark.parametrize("work", [_conv_pool_step, _fused_conv_pool_step, _dense_step, _adam_steps],
+                         ids=["conv_pool", "fused_conv_pool", "dense", "adam"])
 def test_two_threads_give_the_same_bits_as_one(threads, work):
     threads(1)
     one = work()

@@ -87,7 +87,7 @@ WORKLOADS = {w.name: w for w in [
     Workload("cnn_aug_b128", "reference CNN + augmentation, batch 128", "cnn", 128, augment=True,
              flops_per_sample=CNN_FLOPS),
     Workload("lenet5_b128", "LeNet-5, Adam, batch 128", "lenet5", 128, flops_per_sample=LENET_FLOPS),
-    Workload("resnet20_b128", "ResNet-20, Adam, batch 128 (60 steps, scaled to an epoch)", "resnet20", 128,
+    Workload("resnet20_b128", "ResNet-20, Adam, batch 128, scaled to an epoch", "resnet20", 128,
              steps=60, flops_per_sample=RESNET20_FLOPS),
     Workload("mlp_infer", "MLP inference, 10,000 images, batch 1000", "mlp", 1000, kind="infer",
              flops_per_sample=MLP_FLOPS, repeats=20),

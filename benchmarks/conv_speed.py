@@ -9,7 +9,7 @@ Network (Fashion-MNIST sized input, 28x28x1): Conv2D(32, 3, same, relu) -> MaxPo
 -> Conv2D(64, 3, same, relu) -> MaxPool2D(2) -> Flatten -> Dense(128, relu) -> Dense(10),
 cross-entropy, Adam. Steps of the two frameworks alternate so that both see the same
 machine load; the medians are compared. Then neurona's time is broken down per op
-(forward and backward of each Function) and, inside the convolutions, per piece.
+(forward and backward of each Function) and, for each convolution, per piece (each timed alone).
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ def main() -> None:
     for k, v in per_op_breakdown(ours, opt).items():
         if v >= 0.05:
             print(f"  {k:28s} {v:6.2f}")
-    print("inside the convolutions (ms, median):")
+    print("the pieces of F.conv2d(relu) for each layer, each timed alone over the whole batch (ms, median):")
     conv_pieces(args.batch)
 
 

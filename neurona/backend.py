@@ -303,6 +303,8 @@ def _default_blas_threads() -> None:
     if chosen is None:
         set_blas_threads(1)
     elif os.environ.get("NEURONA_BLAS_THREADS"):
+        if not chosen.strip().isdigit() or int(chosen) < 1:
+            raise ValueError(f"NEURONA_BLAS_THREADS must be a positive integer. Received: {chosen!r}")
         set_blas_threads(int(chosen))
 
 

@@ -185,6 +185,7 @@ CASES = [
     conv_pool_case("conv_pool_8_channels_stride2", randn(1, 9, 9, 8), randn(3, 3, 8, 2), b=False, stride=2,
                    padding="same"),
     conv_pool_case("conv_pool_1x1", randn(2, 4, 6, 3), randn(1, 1, 3, 2)),
+    conv_pool_case("conv_pool_fewer_outputs_odd", randn(2, 7, 7, 4), randn(3, 3, 4, 3), padding="same"),
     Case("conv_pool_ties", lambda a, w: F.conv2d_relu_max_pool2d(a, w), lambda a, w: nhwc(TF.max_pool2d(
         torch.relu(nchw(torch_conv()(a, w))), 2)), [np.round(randn(2, 4, 4, 1)).clip(0, 1), np.ones((1, 1, 1, 2))],
          gradcheck=False),

@@ -130,8 +130,12 @@ def _blas_threads_after_import(**env):
 
 
 def test_blas_runs_one_thread_unless_the_user_asks_for_more():
+    import subprocess
+
     assert _blas_threads_after_import() == "[1]"
     assert _blas_threads_after_import(NEURONA_BLAS_THREADS="2") == "[2]"
     assert _blas_threads_after_import(OPENBLAS_NUM_THREADS="2") == "[2]"  # the user's own setting is kept
+    with pytest.raises(subprocess.CalledProcessError):  # a clear error at import, not a silent default
+        _blas_threads_after_import(NEURONA_BLAS_THREADS="two")
     with pytest.raises(ValueError, match="BLAS threads must be a positive integer. Received: 0"):
         backend.set_blas_threads(0)

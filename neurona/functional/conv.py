@@ -335,19 +335,8 @@ class Conv2d(Function):
         kh, kw, C, O = W.shape
         need_x, need_W = self.needs_input_grad[:2]
         need_b = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
-        W2T = W.reshape(kh * kw * C, O).T
         gx = xp.empty(x.shape, x.dtype) if need_x else None
         parts: list[Any] = [None] * -(-x.shape[0] // self.chunk)  # per chunk [gW2; gb], summed in chunk order
-        # With stride 1 and no more output channels than input ones, dL/dx is cheaper as a convolution of
-        # dL/dy: with the kernel flipped and in/out swapped, over dL/dy padded back to x's size plus the
-        # kernel's reach. Its patch matrix (kh*kw*C_out wide) is a fast copy; col2im would make kh*kw
-        # strided passes over runs of only C_in values.
-        by_conv = need_x and not self.pointwise and self.stride == (1, 1) and O <= C and not self.pool_major
-        if by_conv:
-            (dh, dw), (top, bottom, left, right) = self.dilation, self.pads
-            reach = ((kh - 1) * dh, (kw - 1) * dw)
-            g_pads = (reach[0] - top, reach[0] - bottom, reach[1] - left, reach[1] - right)
-            W_flipped = xp.ascontiguousarray(W[::-1, ::-1].transpose(0, 1, 3, 2)).reshape(kh * kw * O, C)
 
         def chunk(k: int, s: slice) -> None:
             g = grad_of_output(s)
@@ -357,34 +346,47 @@ class Conv2d(Function):
                     parts[k] = xp.concatenate([parts[k], sum_rows(g)[None]])
             elif need_b:
                 parts[k] = sum_rows(g)
-            if need_x and self.pointwise:
-                xp.matmul(g, W2T, out=gx[s].reshape(-1, C))
-            elif by_conv:
-                g_pad = pad(g.reshape(-1, *self.out_hw, O), g_pads)
-                cols = im2col(g_pad, (kh, kw), x.shape[1:3], (1, 1), self.dilation)
-                xp.matmul(cols, W_flipped, out=gx[s].reshape(-1, C))
-            elif need_x:
-                self.input_grad(g, W2T, gx[s])
+            if need_x:
+                self.input_grad(g, gx[s])
 
         parallel_chunks(chunk, x.shape[0], self.chunk, xp)
+        if not parts:  # an empty batch: one empty chunk, whose products are zeros of the right shapes
+            parts = [None]
+            chunk(0, slice(0, 0))
         gW = gb = None
         if need_W or need_b:
-            total = parts[0] if parts else xp.zeros((kh * kw * C + 1, O), x.dtype)  # (an empty batch: zeros)
+            total = parts[0]
             for part in parts[1:]:
                 total = total + part
-            if not need_W:
-                total = total if parts else total[-1]
             gW = total[:kh * kw * C].reshape(W.shape) if need_W else None
             gb = (total[-1] if need_W else total) if need_b else None
         return gx, gW, gb
 
-    def input_grad(self, g: Any, W2T: Any, gx: Any) -> None:
-        """gx (a chunk of dL/dx) from g (its dL/dy, (rows, C_out)): each output pixel's taps, g W2^T
-        (one GEMM for all taps), added onto the pixels they read (col2im, reading the taps through a view)."""
+    def input_grad(self, g: Any, gx: Any) -> None:
+        """gx (a chunk of dL/dx) from g (its dL/dy, (rows, C_out)).
+
+        In general each output pixel's taps, g W2^T (one GEMM for all taps), are added onto
+        the pixels they read (col2im, reading the taps through a view). With stride 1 and no
+        more output channels than input ones, dL/dx is cheaper as a convolution of dL/dy,
+        with the kernel flipped and in/out swapped, over dL/dy padded back to x's size plus
+        the kernel's reach: its patch matrix (kh*kw*C_out wide) is a fast copy, where col2im
+        would make kh*kw strided passes over runs of only C_in values.
+        """
         xp = get_array_module(g)
-        gcols = (g @ W2T).reshape(gx.shape[0], *self.out_hw, self.k[0] * self.k[1], gx.shape[3])
-        col2im(xp.moveaxis(gcols, 3, 0), gx.shape, self.k, self.stride, self.dilation, (self.pads[0], self.pads[2]),
-               out=gx)
+        (kh, kw), (Ho, Wo), C = self.k, self.out_hw, gx.shape[3]
+        W, O = self.W, g.shape[1]
+        if self.pointwise:
+            xp.matmul(g, W.reshape(C, O).T, out=gx.reshape(-1, C))
+        elif self.stride == (1, 1) and O <= C:
+            (dh, dw), (top, bottom, left, right) = self.dilation, self.pads
+            ry, rx = (kh - 1) * dh, (kw - 1) * dw  # the kernel's reach
+            g_pad = pad(g.reshape(-1, Ho, Wo, O), (ry - top, ry - bottom, rx - left, rx - right))
+            W_flipped = xp.ascontiguousarray(W[::-1, ::-1].transpose(0, 1, 3, 2)).reshape(kh * kw * O, C)
+            xp.matmul(im2col(g_pad, self.k, gx.shape[1:3], (1, 1), self.dilation), W_flipped, out=gx.reshape(-1, C))
+        else:
+            gcols = (g @ W.reshape(kh * kw * C, O).T).reshape(gx.shape[0], Ho, Wo, kh * kw, C)
+            col2im(xp.moveaxis(gcols, 3, 0), gx.shape, self.k, self.stride, self.dilation,
+                   (self.pads[0], self.pads[2]), out=gx)
 
 
 def _conv_args(op: str, x: Any, w: Any, b: Any, stride: Any, dilation: Any) -> tuple:

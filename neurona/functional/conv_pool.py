@@ -77,7 +77,7 @@ class Conv2dMaxPoolRelu(Conv2d):
 
         return self.backward_chunks(grad_of_output)
 
-    def input_grad(self, g: Any, W2T: Any, gx: Any) -> None:
+    def input_grad(self, g: Any, gx: Any) -> None:
         """As Conv2d's, after putting g's rows back in image order (a quarter-size copy): col2im on
         rows in pooling-window order would take four times as many strided passes."""
         xp = get_array_module(g)
@@ -85,7 +85,7 @@ class Conv2dMaxPoolRelu(Conv2d):
         Ho2, Wo2 = Ho // 2, Wo // 2
         image = xp.ascontiguousarray(g.reshape(2, 2, n, Ho2, Wo2, O).transpose(2, 3, 0, 4, 1, 5))
         image = pad(image.reshape(n, 2 * Ho2, 2 * Wo2, O), (0, Ho % 2, 0, Wo % 2))  # a dropped row: zeros
-        super().input_grad(image.reshape(-1, O), W2T, gx)
+        super().input_grad(image.reshape(-1, O), gx)
 
 
 def conv2d_relu_max_pool2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,

@@ -5,6 +5,7 @@ import hashlib
 import http.server
 import socket
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,11 @@ from neurona.data.idx import write_idx
 
 
 class Server:
-    """Serves ``files`` (path -> bytes); paths under /drop/ send half the body, then hang up."""
+    """Serves ``files`` (path -> bytes); paths under /drop/ send half the body, then hang up.
+
+    /trickle/<n>: announces n bytes and sends one every 20 ms (at most 500: the loop ends by itself);
+    /endless: no Content-Length, 64 KiB chunks until the client hangs up (at most 256 MiB).
+    """
 
     def __init__(self):
         self.files: dict[str, bytes] = {}
@@ -27,6 +32,9 @@ class Server:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 server.requests.append(self.path)
+                if self.path.startswith(("/trickle/", "/endless")):
+                    self.stream()
+                    return
                 body = server.files.get(self.path.removeprefix("/drop"))
                 if body is None:
                     self.send_error(404)
@@ -41,6 +49,22 @@ class Server:
                     self.close_connection = True
                 else:
                     self.wfile.write(body)
+
+            def stream(self):
+                self.send_response(200)
+                trickle = self.path.startswith("/trickle/")
+                if trickle:
+                    self.send_header("Content-Length", self.path.rsplit("/", 1)[1])
+                self.end_headers()
+                try:
+                    for _ in range(500 if trickle else 4096):
+                        self.wfile.write(b"x" if trickle else b"x" * 65536)
+                        self.wfile.flush()
+                        if trickle:
+                            time.sleep(0.02)
+                except OSError:  # the client gave up
+                    pass
+                self.close_connection = True
 
             def log_message(self, *args):
                 pass
@@ -128,6 +152,64 @@ def test_mirrors_are_tried_in_order(server, dead_url, tmp_path):
     with pytest.raises(DownloadError) as err:
         download_file(urls[:2], tmp_path / "g.gz", sha256(b"payload"), progress=False)
     assert dead_url in str(err.value) and "404" in str(err.value)
+
+
+def test_a_trickling_server_meets_the_deadline(server, tmp_path):
+    """One byte every 20 ms never trips the per-read timeout; the overall deadline stops it."""
+    with pytest.raises(DownloadError, match="took longer than its deadline"):
+        download_file(server.url + "/trickle/400", tmp_path / "out" / "f.gz", sha256(b"x" * 400),
+                      progress=False, timeout=5, deadline=0.3)
+    # the server would trickle for 10 s; the message above shows the deadline ended it
+    assert leftovers(tmp_path / "out") == []
+
+
+def test_an_endless_server_meets_the_size_cap(server, tmp_path):
+    with pytest.raises(DownloadError, match="more than the expected 1000000 bytes"):
+        download_file(server.url + "/endless", tmp_path / "out" / "f.gz", sha256(b""), progress=False,
+                      max_bytes=1_000_000)
+    assert leftovers(tmp_path / "out") == []
+    with pytest.raises(DownloadError, match="more than the expected 300000 bytes"):
+        download_file(server.url + "/endless", tmp_path / "out" / "f.gz", sha256(b""), progress=False, size=300_000)
+    assert leftovers(tmp_path / "out") == []
+
+
+def test_a_known_size_refuses_another_announced_size(server, tmp_path):
+    server.files["/f.gz"] = b"payload"
+    with pytest.raises(DownloadError, match="announces 7 bytes; the file has 9"):
+        download_file(server.url + "/f.gz", tmp_path / "out" / "f.gz", sha256(b"payload"), progress=False, size=9)
+    download_file(server.url + "/f.gz", tmp_path / "out" / "f.gz", sha256(b"payload"), progress=False, size=7)
+    assert leftovers(tmp_path / "out") == ["f.gz"]
+
+
+def test_an_interrupted_download_removes_its_partial_file(server, tmp_path, monkeypatch):
+    """Whatever ends the transfer (here Ctrl-C in the middle of writing), the .part file goes."""
+    from neurona.data import download
+
+    seen = []
+
+    class Interrupting(download.tqdm):
+        def update(self, n=1):
+            seen.extend(p.name for p in (tmp_path / "out").iterdir())
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(download, "tqdm", Interrupting)
+    server.files["/f.gz"] = b"payload" * 1000
+    with pytest.raises(KeyboardInterrupt):
+        download_file(server.url + "/f.gz", tmp_path / "out" / "f.gz", sha256(b"payload" * 1000), progress=False)
+    assert seen and seen[0].endswith(".part")  # the partial file existed when the interruption came
+    assert leftovers(tmp_path / "out") == []
+
+
+def test_dataset_specs_know_their_sizes():
+    for spec in datasets.DATASETS.values():
+        assert set(spec.sizes) == set(spec.files)
+
+
+def test_bad_download_limits():
+    with pytest.raises(ValueError, match="deadline must be a positive number"):
+        download_file("http://127.0.0.1:9/x", "x", "md5:" + "0" * 32, deadline=0)
+    with pytest.raises(ValueError, match="size must be a whole number"):
+        download_file("http://127.0.0.1:9/x", "x", "md5:" + "0" * 32, size=-1)
 
 
 def test_bad_checksum_argument():

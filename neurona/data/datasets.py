@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +43,7 @@ class DatasetSpec:
     files: dict[str, tuple[str, str]]  # role -> (file name, "md5:<hex>" of the .gz file)
     mirrors: tuple[str, ...]
     classes: tuple[str, ...]
+    sizes: dict[str, int] = field(default_factory=dict)  # role -> bytes of the published .gz file
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -54,6 +55,7 @@ DATASETS: dict[str, DatasetSpec] = {
          "test_labels": ("t10k-labels-idx1-ubyte.gz", "md5:ec29112dd5afa0611ce80d1b7f02629c")},
         ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/"),
         tuple(str(d) for d in range(10)),
+        {"train_images": 9912422, "train_labels": 28881, "test_images": 1648877, "test_labels": 4542},
     ),
     # Zalando publishes only MD5 sums for these files
     "fashion-mnist": DatasetSpec(
@@ -65,6 +67,7 @@ DATASETS: dict[str, DatasetSpec] = {
         ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
          "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"),
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        {"train_images": 26421880, "train_labels": 29515, "test_images": 4422102, "test_labels": 5148},
     ),
 }
 
@@ -157,7 +160,8 @@ def _download(spec: DatasetSpec, target: Path, mirrors: Sequence[str], progress:
     for role, (fname, checksum) in spec.files.items():
         dest = target / fname
         if not dest.is_file():
-            download_file([m.rstrip("/") + "/" + fname for m in mirrors], dest, checksum, progress=progress)
+            download_file([m.rstrip("/") + "/" + fname for m in mirrors], dest, checksum, progress=progress,
+                          size=spec.sizes.get(role))
         files[role] = dest
     return files
 

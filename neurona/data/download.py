@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import math
 import os
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -49,47 +51,77 @@ def file_checksum(path: str | os.PathLike, algorithm: str = "sha256") -> str:
     return h.hexdigest()
 
 
-def _fetch(url: str, tmp: Path, algo: str, timeout: float, progress: bool) -> str:
-    """Stream url into tmp; return the digest. Raises on HTTP errors and short transfers."""
+def _fetch(url: str, tmp: Path, algo: str, timeout: float, progress: bool, size: int | None,
+           max_bytes: int | None, deadline: float) -> str:
+    """Stream url into tmp; return the digest. Raises on HTTP errors, short or oversized transfers,
+    and when the whole transfer passes ``deadline`` (a ``time.monotonic()`` instant)."""
     h = hashlib.new(algo)
     received = 0
+    cap = size if size is not None else max_bytes
     with urllib.request.urlopen(url, timeout=timeout) as response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
-        with open(tmp, "wb") as f, tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+        if total is not None and size is not None and total != size:
+            raise DownloadError(f"the server announces {total} bytes; the file has {size}")
+        if total is not None and cap is not None and total > cap:
+            raise DownloadError(f"the server announces {total} bytes, more than the limit of {cap}")
+        with open(tmp, "wb") as f, tqdm(total=total or size, unit="B", unit_scale=True, unit_divisor=1024,
                                         desc=Path(url).name, disable=not progress, leave=False) as bar:
             while True:
-                chunk = response.read(_CHUNK)
+                # read1 returns what has arrived (one socket read, at most `timeout` seconds), so a
+                # server that trickles bytes cannot keep one call waiting for a whole chunk
+                chunk = response.read1(_CHUNK)
                 if not chunk:
                     break
+                received += len(chunk)
+                if cap is not None and received > cap:
+                    raise DownloadError(f"received more than the expected {cap} bytes")
+                if time.monotonic() > deadline:
+                    raise DownloadError(f"gave up after {received} bytes: the download took longer than "
+                                        "its deadline")
                 f.write(chunk)
                 h.update(chunk)
-                received += len(chunk)
                 bar.update(len(chunk))
     # http.client returns a short body without complaint when the server hangs up early
-    if total is not None and received != total:
-        raise DownloadError(f"connection closed after {received} of {total} bytes")
+    expected = total if total is not None else size
+    if expected is not None and received != expected:
+        raise DownloadError(f"connection closed after {received} of {expected} bytes")
     return h.hexdigest()
 
 
 def download_file(urls: str | Sequence[str], destination: str | os.PathLike, checksum: str,
-                  progress: bool = True, timeout: float = 30.0) -> Path:
+                  progress: bool = True, timeout: float = 30.0, size: int | None = None,
+                  max_bytes: int | None = None, deadline: float | None = 1800.0) -> Path:
     """Download a file to ``destination``, trying each URL in turn, and verify its checksum.
 
-    ``checksum`` is ``"sha256:<hex>"`` or ``"md5:<hex>"``. The bytes are written to a
-    temporary file in the destination's folder and renamed into place only when the
-    transfer is complete and the checksum matches; on any failure nothing is left
-    behind. Raises ``DownloadError`` listing every URL tried and why it failed.
+    ``checksum`` is ``"sha256:<hex>"`` or ``"md5:<hex>"``. ``timeout``: seconds any one
+    read (or the connection) may wait; ``deadline``: seconds the whole download of the
+    file may take, over all URLs (None: no limit). ``size``: the file's known size in
+    bytes (a transfer of any other size fails as soon as that is clear); ``max_bytes``:
+    an upper bound when the exact size is unknown. The bytes are written to a temporary
+    file in the destination's folder and renamed into place only when the transfer is
+    complete and the checksum matches; on any failure (interruptions included) the
+    temporary file is removed. Raises ``DownloadError`` listing every URL tried and why it failed.
     """
     urls = [urls] if isinstance(urls, str) else list(urls)
     algo, expected = _parse_checksum(checksum)
+    for name, value in (("size", size), ("max_bytes", max_bytes)):
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise ValueError(f"download: {name} must be a whole number of bytes >= 0. Received: {name}={value!r}")
+    if deadline is not None and not deadline > 0:
+        raise ValueError(f"download: deadline must be a positive number of seconds or None. "
+                         f"Received: deadline={deadline!r}")
+    end = time.monotonic() + deadline if deadline is not None else math.inf
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     tmp = destination.with_name(f".{destination.name}.{os.getpid()}.part")
     failures = []
     for url in urls:
+        if time.monotonic() > end:
+            failures.append(f"{url}: not tried, the deadline of {deadline} s had passed")
+            continue
         try:
-            digest = _fetch(url, tmp, algo, timeout, progress)
+            digest = _fetch(url, tmp, algo, timeout, progress, size, max_bytes, end)
             if digest != expected:
                 raise DownloadError(f"{algo} checksum mismatch: expected {expected}, received {digest}")
             os.replace(tmp, destination)

@@ -3,6 +3,7 @@
 Images are channels-last ``(N, H, W, C)`` and convolution kernels ``(kh, kw, C_in, C_out)``.
 """
 
+from . import reference  # noqa: F401 (the plain twins of the fast ops: F.reference.conv2d, ...)
 from .activations import (
     ACTIVATIONS,
     elu,

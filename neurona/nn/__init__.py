@@ -19,8 +19,10 @@ from .augmentation import (
 from .blocks import InceptionBlock, ResidualBlock, SqueezeExcite
 from .containers import Sequential
 from .conv import Conv2D, Conv2DTranspose
-from .core import Activation, Dense, Dropout, Flatten, GaussianNoise, Input, Reshape
+from .core import Activation, Dense, Dropout, Flatten, GaussianNoise, Reshape
 from .embedding import Embedding
+from .graph_model import Model, add, average, concatenate, maximum, minimum, multiply, subtract
+from .input import Input
 from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from .module import (
     Module,
@@ -46,3 +48,4 @@ from .pooling import (
 )
 from .preprocessing import Normalization, Rescaling
 from .recurrent import GRU, LSTM, SimpleRNN
+from .symbolic import SymbolicTensor

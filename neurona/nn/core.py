@@ -1,4 +1,4 @@
-"""Core layers: Dense, Activation, Flatten, Reshape, Input, Dropout, GaussianNoise."""
+"""Core layers: Dense, Activation, Flatten, Reshape, Dropout, GaussianNoise (``Input`` is in input.py)."""
 
 from __future__ import annotations
 
@@ -101,23 +101,6 @@ class Activation(Module):
 
     def extra_repr(self) -> str:
         return repr(self.activation)
-
-
-class Input(Module):
-    """Declares the shape of one sample (no batch axis), as ``keras.Input``; passes x through."""
-
-    def __init__(self, shape: tuple[int, ...], name: str | None = None) -> None:
-        super().__init__(name=name, input_shape=shape)
-        self.shape = tuple(int(s) for s in shape)
-
-    def forward(self, x: Any) -> Any:
-        if tuple(x.shape[1:]) != self.shape:
-            raise ValueError(f"Input '{self.name}': expected samples of shape {self.shape}. "
-                             f"Received: batch of shape {tuple(x.shape)}")
-        return x if isinstance(x, Tensor) else Tensor(x)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"shape": list(self.shape), "name": self.name}
 
 
 class Flatten(Module):

@@ -28,6 +28,7 @@ from ..autograd import Tensor, no_grad
 from .initializers import get_initializer
 from .regularizers import get_regularizer
 from .summary import summarize
+from .symbolic import is_symbolic, symbolic_call
 
 _name_counts: dict[str, int] = {}
 
@@ -159,6 +160,14 @@ class Module:
 
     # ---------------------------------------------------------------- calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if args and is_symbolic(args[0]):  # a functional model being written: see nn/symbolic.py
+            return symbolic_call(self, args, kwargs)
+        if self.built:
+            return self.forward(*args, **kwargs)
+        return self._first_call(*args, **kwargs)
+
+    def call_on_values(self, *args: Any, **kwargs: Any) -> Any:
+        """Call on real tensors (never symbolic): what ``__call__`` does with data."""
         if self.built:
             return self.forward(*args, **kwargs)
         return self._first_call(*args, **kwargs)

@@ -2,6 +2,7 @@
 
 * ``graph(tensor)`` / ``render(dot, "g.svg")``: the computational graph behind a tensor, as
   Graphviz DOT text and drawn to SVG/PNG (graph.py).
+* ``layer_graph(model)``: a model's layers and their connections (branches, skips), as DOT text.
 * Plots of training and evaluation (plots.py): ``plot_history``, ``plot_confusion_matrix``,
   ``plot_roc_curve``, ``plot_lr_finder``, ``plot_decision_boundary``.
 * Looking inside image models (images.py): ``plot_filters``, ``plot_feature_maps``, ``plot_predictions``.
@@ -13,6 +14,7 @@ from importlib import import_module
 from typing import Any
 
 from .graph import graph, render
+from .layer_graph import layer_graph
 
 # The plotting modules import matplotlib (a quarter of a second); load them on first use,
 # so ``import neurona`` does not pay for plots it may never draw.
@@ -23,7 +25,7 @@ _LAZY = {
     "display_image": "images", "conv_layers": "images",
 }
 
-__all__ = ["graph", "render", *_LAZY]
+__all__ = ["graph", "layer_graph", "render", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

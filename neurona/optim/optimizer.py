@@ -247,7 +247,16 @@ class Optimizer:
     def current_lr(self, group: dict[str, Any] | None = None) -> float:
         """The learning rate used by the next step (a schedule is evaluated at the step count)."""
         lr = (group or (self.param_groups[0] if self.param_groups else self.defaults))["lr"]
-        return float(lr(self.iterations)) if callable(lr) else float(lr)
+        if not callable(lr):
+            return float(lr)
+        try:
+            value = float(lr(self.iterations))
+        except OverflowError:  # float ** float past 1.8e308
+            value = math.inf
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{type(self).__name__}: the learning-rate schedule {lr!r} gave lr={value} at step "
+                             f"{self.iterations}; expected a finite number >= 0")
+        return value
 
     @property
     def lr(self) -> float:
@@ -256,6 +265,8 @@ class Optimizer:
     @lr.setter
     def lr(self, value: float) -> None:
         """Set the learning rate of every group (what ReduceLROnPlateau does)."""
+        if not callable(value):
+            check_hyper(lr=value)
         self.defaults["lr"] = value
         for group in self.param_groups:
             group["lr"] = value
@@ -338,9 +349,10 @@ class Optimizer:
 
 
 def _check(name: str, value: float, low: float = 0.0, high: float | None = None, closed_high: bool = False) -> None:
-    if value < low or (high is not None and (value > high if closed_high else value >= high)):
-        bound = f"[{low}, {high}{']' if closed_high else ')'}" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be in {bound}. Received: {name}={value}")
+    if not math.isfinite(value) or value < low or (high is not None and (value > high if closed_high
+                                                                       else value >= high)):
+        bound = f"in [{low}, {high}{']' if closed_high else ')'}" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be a finite number {bound}. Received: {name}={value}")
 
 
 def check_group(optimizer: str, hyper: dict[str, Any]) -> None:

@@ -38,8 +38,8 @@ class LearningRateSchedule:
 
 def _positive(where: str, **values: float) -> None:
     for name, value in values.items():
-        if not value > 0:
-            raise ValueError(f"{where}: {name} must be > 0. Received: {name}={value}")
+        if not (value > 0 and math.isfinite(value)):
+            raise ValueError(f"{where}: {name} must be a finite number > 0. Received: {name}={value}")
 
 
 class StepDecay(LearningRateSchedule):
@@ -93,10 +93,10 @@ class CosineDecay(LearningRateSchedule):
     def __init__(self, initial_lr: float, decay_steps: int, alpha: float = 0.0, warmup_steps: int = 0,
                  warmup_target: float | None = None) -> None:
         _positive("CosineDecay", decay_steps=decay_steps)
-        if initial_lr < 0 or not 0 <= alpha <= 1 or warmup_steps < 0 or (warmup_target is not None
-                                                                         and warmup_target < 0):
-            raise ValueError("CosineDecay: expected initial_lr >= 0, alpha in [0, 1], warmup_steps >= 0, "
-                             f"warmup_target >= 0. Received: initial_lr={initial_lr}, alpha={alpha}, "
+        if not (0 <= initial_lr < math.inf) or not 0 <= alpha <= 1 or warmup_steps < 0 or (
+                warmup_target is not None and not 0 <= warmup_target < math.inf):
+            raise ValueError("CosineDecay: expected finite initial_lr >= 0, alpha in [0, 1], warmup_steps >= 0, "
+                             f"finite warmup_target >= 0. Received: initial_lr={initial_lr}, alpha={alpha}, "
                              f"warmup_steps={warmup_steps}, warmup_target={warmup_target}")
         self.initial_lr, self.decay_steps, self.alpha = float(initial_lr), decay_steps, float(alpha)
         self.warmup_steps = warmup_steps
@@ -133,6 +133,8 @@ class PiecewiseConstant(LearningRateSchedule):
         if len(values) != len(boundaries) + 1:
             raise ValueError("PiecewiseConstant: expected one more value than boundaries. "
                              f"Received: {len(boundaries)} boundaries and {len(values)} values")
+        if not all(0 <= v < math.inf for v in values):
+            raise ValueError(f"PiecewiseConstant: values must be finite numbers >= 0. Received: values={values}")
         if any(b >= c for b, c in zip(boundaries, boundaries[1:], strict=False)):
             raise ValueError(f"PiecewiseConstant: boundaries must increase. Received: boundaries={boundaries}")
         self.boundaries, self.values = boundaries, values

@@ -9,13 +9,14 @@ the model's float dtype when it is taken.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from .. import backend
-from ..autograd import Tensor
+from ..autograd import Tensor, no_grad
 
 # What the targets mean for the loss: class labels, binary targets, or values.
 MULTICLASS, BINARY, REGRESSION = "multiclass", "binary", "regression"
@@ -38,25 +39,73 @@ def as_array(a: Any, what: str) -> np.ndarray:
     return a
 
 
-def check_finite(a: np.ndarray, what: str) -> None:
-    """ValueError naming the first sample with NaN or Inf (only floats can hold them)."""
+def check_finite(a: np.ndarray, what: str, dtype: Any = None) -> None:
+    """ValueError naming the first sample with NaN or Inf, or, when ``dtype`` is given, the first
+    sample with a finite value too large for it (float64 data above float32's 3.4e38 would
+    become Inf once cast for a float32 model)."""
     if a.dtype.kind != "f" or a.size == 0:
         return
-    if np.isfinite(a.min()) and np.isfinite(a.max()):  # NaN and Inf show in min/max: no temporary array
+    limit = None
+    if dtype is not None and np.dtype(dtype).kind == "f" and np.finfo(dtype).max < np.finfo(a.dtype).max:
+        limit = float(np.finfo(dtype).max)
+    lo, hi = a.min(), a.max()  # NaN and Inf show in min/max: no temporary array
+    if np.isfinite(lo) and np.isfinite(hi) and (limit is None or (-limit <= lo and hi <= limit)):
         return
-    bad = ~np.isfinite(a.reshape(len(a), -1)).all(axis=1)
+    rows = a.reshape(len(a), -1)
+    bad = ~np.isfinite(rows).all(axis=1)
     if bad.any():
         i = int(np.argmax(bad))
         raise ValueError(f"{what} contains NaN or Inf ({int(bad.sum())} samples, the first is sample {i}): "
-                         "remove or impute them before training")
+                         "remove or impute them first")
+    big = (np.abs(rows) > limit).any(axis=1)
+    i = int(np.argmax(big))
+    raise ValueError(f"{what} has finite values too large for {np.dtype(dtype)}, the model's dtype (largest "
+                     f"{limit:.4g}); they would become Inf. Received: values up to {float(np.abs(rows).max()):.4g} "
+                     f"({int(big.sum())} samples, the first is sample {i}): rescale the data (e.g. standardise it)")
 
 
-def checked_pair(x: Any, y: Any, w: np.ndarray | None = None, prefix: str = "") -> tuple[np.ndarray, np.ndarray]:
-    """x and y as arrays, checked for equal lengths (with ``w`` when given) and for NaN/Inf."""
+def check_batch_axis(model: Any, x: np.ndarray, what: str = "x") -> None:
+    """ValueError when 1-D ``x`` goes to a model whose inputs have a batch axis and more.
+
+    A model built on (N, d) inputs records ``input_shape`` (N, d); one that is not built yet
+    is tried on a copy with 2 and with 3 rows: a model that takes one number per sample keeps
+    the batch axis, one that needs rows of features does not (a lazy Dense would take the
+    whole vector as one sample's features).
+    """
+    if x.ndim != 1:
+        return
+    shape = model.__dict__.get("input_shape") if model.__dict__.get("built") else None
+    if shape is None:
+        shape = model.__dict__.get("declared_input_shape")
+        shape = None if shape is None else (None, *shape)
+    if shape is None:
+        skip = {id(v): None for k, v in model.__dict__.items() if k in ("_trainer", "optimizer")}
+        probe = copy.deepcopy(model, skip)  # the trainer and optimizer are not copied
+        probe.eval()
+        try:
+            with no_grad():
+                takes = all(tuple(probe(Tensor(x[:n].astype(backend.get_default_dtype()))).shape)[:1] == (len(x[:n]),)
+                            for n in (2, 3))
+        except Exception:  # noqa: BLE001 - any failure means it does not take one number per sample
+            takes = False
+        if takes:
+            return
+    elif len(shape) < 2:
+        return
+    need = "" if shape is None else f" (the model takes inputs of shape {(None, *shape[1:])})"
+    raise ValueError(f"{what} must have a batch axis, one row per sample{need}. Received: shape={x.shape}; "
+                     f"for one sample pass {what}[None] (shape {(1, *x.shape)}), for one feature per sample "
+                     f"{what}.reshape(-1, 1)")
+
+
+def checked_pair(x: Any, y: Any, w: np.ndarray | None = None, prefix: str = "",
+                 dtype: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """x and y as arrays, checked for equal lengths (with ``w`` when given), for NaN/Inf and,
+    with ``dtype`` (the model's), for finite values that would overflow it."""
     x, y = as_array(x, f"{prefix}x"), as_array(y, f"{prefix}y")
     check_lengths(x, y, w, prefix)
-    check_finite(x, f"{prefix}x")
-    check_finite(y, f"{prefix}y")
+    check_finite(x, f"{prefix}x", dtype)
+    check_finite(y, f"{prefix}y", dtype)
     return x, y
 
 
@@ -85,7 +134,7 @@ def prepare_targets(y: np.ndarray, out_shape: tuple[int, ...], kind: str | None,
                              f"output shape {tuple(out_shape)}; for two classes use 1 output with "
                              "binary cross-entropy, or 2 outputs")
         if y.shape[1:] == sample_out:
-            return y.astype(dtype, copy=False)  # one-hot or probability rows
+            return probability_rows(y, dtype, what)  # one-hot or probability rows
         if y.ndim == len(sample_out) + 1 and y.shape[-1] == 1 and C > 1:
             y = y.reshape(y.shape[:-1])  # (N, 1) labels
         if y.shape[1:] != sample_out[:-1]:
@@ -113,6 +162,22 @@ def prepare_targets(y: np.ndarray, out_shape: tuple[int, ...], kind: str | None,
                              f"{float(y.min())} to {float(y.max())}")
         return y
     return y.astype(dtype, copy=False) if y.dtype.kind in "bf" else y
+
+
+def probability_rows(y: np.ndarray, dtype: Any, what: str = "y") -> np.ndarray:
+    """One-hot or probability rows (last axis), checked: no negative entry, each row sums to 1."""
+    if y.size == 0:
+        return y.astype(dtype, copy=False)
+    if y.min() < 0:
+        raise ValueError(f"{what}: one-hot or probability rows must not be negative. Received: a minimum of "
+                         f"{float(y.min())}")
+    sums = y.sum(axis=-1, dtype=np.float64)
+    off = np.abs(sums - 1.0) > 1e-3  # float32 rows of soft labels sum to 1 within rounding
+    if off.any():
+        i = np.unravel_index(int(np.argmax(off)), off.shape)
+        raise ValueError(f"{what}: one-hot or probability rows must each sum to 1. Received: {int(off.sum())} rows "
+                         f"that do not, the first is row {i[0] if len(i) == 1 else i} summing to {float(sums[i]):.6g}")
+    return y.astype(dtype, copy=False)
 
 
 def class_weights_to_samples(class_weight: dict[Any, float], y: np.ndarray, kind: str | None,
@@ -177,6 +242,12 @@ def take(a: np.ndarray | None, index: Any, dtype: Any = None, device: str = "cpu
     if dtype is not None and b.dtype != dtype:
         b = b.astype(dtype)
     return b if device == "cpu" else backend.to_device(b, device)
+
+
+def batch_tensor(a: np.ndarray, index: Any, dtype: Any, device: str = "cpu") -> Tensor:
+    """One batch of inputs as a Tensor of the model's dtype (a float64 model gets float64 inputs
+    whatever the default dtype)."""
+    return Tensor(take(a, index, dtype, device), dtype=dtype)
 
 
 def moved(a: Any, device: str) -> Any:

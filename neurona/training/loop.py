@@ -34,7 +34,9 @@ def _validation(trainer: Any, validation_data: Any) -> tuple[Any, Any, Any]:
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val). "
                          f"Received: {type(validation_data).__name__}")
-    xv, yv = D.checked_pair(validation_data[0], validation_data[1], prefix="validation_data ")
+    xv, yv = D.checked_pair(validation_data[0], validation_data[1], prefix="validation_data ",
+                            dtype=trainer.dtype)
+    D.check_batch_axis(trainer.model, xv, "validation_data x")
     wv = validation_data[2] if len(validation_data) == 3 else None
     return xv, yv, wv
 
@@ -59,8 +61,9 @@ def fit(trainer: Any, x: Any, y: Any = None, epochs: int = 1, batch_size: int = 
     sample_weight (N,) weight each sample's loss (weighted mean as Keras: sum(w l) / N).
     hard_examples: an emphasis in [0, 1] or a HardExampleSampler (see ``sampling``).
     verbose: 0 silent, 1 progress bar, 2 one line per epoch, "auto".
-    Everything is checked before the first step; a non-finite loss stops training (the
-    bad batch is not applied) with a TrainingWarning naming the epoch and batch.
+    Everything is checked before the first step. A non-finite loss stops training with a
+    TrainingWarning naming the epoch and batch, and the model is put back to the last
+    weights that gave a finite loss (the weights before the last update; see ``LastFinite``).
     """
     model = trainer.model
     batch_size = D.check_batch_size(batch_size)
@@ -107,9 +110,50 @@ def fit(trainer: Any, x: Any, y: Any = None, epochs: int = 1, batch_size: int = 
     return history
 
 
+class LastFinite:
+    """The weights (and buffers: running statistics) as they were before the latest update.
+
+    ``save`` runs once per step, after a finite loss and before the update: one copy of
+    each parameter into a buffer allocated once (the optimizer's update reads and writes
+    every parameter several times, so this adds little). When the next loss is not
+    finite, ``restore`` puts back the weights that gave the last finite loss.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.params = list(model.parameters())
+        self.has_buffers = any(v is not None for _, v in model.named_buffers())
+        self.saved: list[Any] | None = None
+        self.buffers: dict[str, Any] = {}
+        self.where: tuple[int, int] | None = None  # (epoch, batch) whose finite loss these weights gave
+
+    def save(self, epoch: int, batch: int) -> None:
+        if self.saved is None:
+            self.saved = [p.data.copy() for p in self.params]
+        else:
+            for buf, p in zip(self.saved, self.params):
+                buf[...] = p.data
+        if self.has_buffers:
+            self.buffers = {k: v.copy() for k, v in self.model.named_buffers() if v is not None}
+        self.where = (epoch, batch)
+
+    def restore(self) -> str:
+        """Put the saved weights back; says which weights the model now has."""
+        if self.saved is None:
+            return "no update was applied in this fit, so the model keeps the weights it started with"
+        for buf, p in zip(self.saved, self.params):
+            p.data[...] = buf
+        if self.buffers:
+            self.model.load_state_dict({k: backend.to_numpy(v) for k, v in self.buffers.items()}, strict=False)
+        epoch, batch = self.where
+        return (f"the model was put back to the last weights that gave a finite loss (those of epoch {epoch + 1}, "
+                f"batch {batch + 1}, before its update)")
+
+
 def _epochs(trainer, source, val, cbs, history, running, epochs, batch_hooks, val_batch_size) -> None:
     model = trainer.model
     logs: dict[str, Any] = {}
+    last = LastFinite(model)
     cbs.on_train_begin()
     for epoch in range(trainer.start_epoch, epochs):
         for m in trainer.metrics:
@@ -119,11 +163,12 @@ def _epochs(trainer, source, val, cbs, history, running, epochs, batch_hooks, va
         for b, (idx, xb, yb, wb, y_host, w_host) in enumerate(source.batches()):
             if batch_hooks:
                 cbs.batch_hook("on_train_batch_begin", b, {"batch": b, "size": len(xb)})
-            value, out, per = trainer.train_batch(xb, yb, wb, per_sample=source.sampler is not None)
+            value, out, per = trainer.train_batch(xb, yb, wb, per_sample=source.sampler is not None,
+                                                  before_step=lambda e=epoch, i=b: last.save(e, i))
             if not math.isfinite(value):
                 history.stop_reason = (f"the loss became {value} at epoch {epoch + 1}, batch {b + 1}: training "
-                                       "stopped and that batch's update was not applied (lower the learning rate, "
-                                       "check the data for extreme values, or clip gradients)")
+                                       f"stopped; {last.restore()}. Lower the learning rate or clip gradients "
+                                       "(clipnorm=...)")
                 warnings.warn(history.stop_reason, TrainingWarning, stacklevel=3)
                 model.__dict__["stop_training"] = True
                 break
@@ -156,9 +201,10 @@ class _ArraySource:
     def __init__(self, trainer, x, y, sample_weight, class_weight, validation_split, shuffle, hard_examples,
                  batch_size):
         w = None if sample_weight is None else D.as_array(sample_weight, "sample_weight")
-        x, y = D.checked_pair(x, y, w)
+        x, y = D.checked_pair(x, y, w, dtype=trainer._dtype())
         if len(x) == 0:
             raise ValueError("fit: x has no samples")
+        D.check_batch_axis(trainer.model, x)
         self.validation = None
         if validation_split:
             (x, y, w), (xv, yv, wv) = D.split_validation([x, y, w], validation_split)
@@ -193,7 +239,7 @@ class _ArraySource:
         for idx in D.batch_indices(n, self.batch_size, order):
             yh = y[idx]
             wh = None if w is None else w[idx]
-            yield idx, Tensor(D.take(x, idx, dtype, device)), D.moved(yh, device), D.moved(wh, device), yh, wh
+            yield idx, D.batch_tensor(x, idx, dtype, device), D.moved(yh, device), D.moved(wh, device), yh, wh
 
 
 class _LoaderSource:
@@ -209,7 +255,9 @@ class _LoaderSource:
         if not isinstance(first, (tuple, list)) or len(first) not in (2, 3):
             raise ValueError("fit: a data loader must yield (x_batch, y_batch) or (x_batch, y_batch, weights). "
                              f"Received: {type(first).__name__}")
-        trainer.setup(D.as_array(first[0], "x_batch")[:2])
+        x0 = D.as_array(first[0], "x_batch")
+        D.check_batch_axis(trainer.model, x0, "x_batch")
+        trainer.setup(x0[:2])
         self.trainer, self.loader = trainer, loader
         self.validation, self.sampler = None, None
         self.steps = len(loader) if hasattr(loader, "__len__") else None
@@ -223,7 +271,7 @@ class _LoaderSource:
             y = D.as_array(batch[1], "y_batch")
             w = D.prepare_weights(batch[2], len(x), t.dtype) if len(batch) == 3 else None
             D.check_lengths(x, y, w)
-            D.check_finite(x, "x_batch")
+            D.check_finite(x, "x_batch", t.dtype)
             y = t.targets(y, "y_batch")
             dev = t.device
-            yield None, Tensor(D.take(x, slice(None), t.dtype, dev)), D.moved(y, dev), D.moved(w, dev), y, w
+            yield None, D.batch_tensor(x, slice(None), t.dtype, dev), D.moved(y, dev), D.moved(w, dev), y, w

@@ -169,12 +169,18 @@ class Trainer:
             loss = loss + penalty
         return loss, per
 
-    def train_batch(self, x: Tensor, y: Any, w: Any = None, per_sample: bool = False) -> tuple[float, Tensor, Any]:
-        """One optimizer step on a prepared batch; no step when the loss is not finite. Returns (loss, output, per)."""
+    def train_batch(self, x: Tensor, y: Any, w: Any = None, per_sample: bool = False,
+                    before_step: Any = None) -> tuple[float, Tensor, Any]:
+        """One optimizer step on a prepared batch; no step when the loss is not finite. Returns (loss, output, per).
+
+        ``before_step()``, when given, runs after a finite loss and before the update (fit keeps
+        the weights that gave it there)."""
         out = self.model(x)
         loss, per = self.loss_value(out, y, w, per_sample)
         value = float(loss.data)
         if math.isfinite(value):
+            if before_step is not None:
+                before_step()
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
@@ -189,6 +195,7 @@ class Trainer:
         x = D.as_array(x_batch, "x_batch")
         y = D.as_array(y_batch, "y_batch")
         D.check_lengths(x, y, None)
+        D.check_batch_axis(self.model, x, "x_batch")
         if not self.ready:
             self.setup(x[:2])
         y = self.targets(y, "y_batch")
@@ -196,7 +203,7 @@ class Trainer:
         if not self.model.training:
             self.model.train()
         dev = self.device
-        xb = Tensor(D.take(x, slice(None), self.dtype, dev))
+        xb = D.batch_tensor(x, slice(None), self.dtype, dev)
         value, out, _ = self.train_batch(xb, D.moved(y, dev), D.moved(w, dev))
         self.update_metrics(self.metrics, y, out, w)
         return {"loss": value, **self.metric_results(self.metrics)}
@@ -238,8 +245,12 @@ class Trainer:
         from .progress import format_logs, resolve_verbose
 
         batch_size = D.check_batch_size(batch_size)
-        x, y = D.checked_pair(x, y)
+        x, y = D.checked_pair(x, y, dtype=self._dtype())
+        if len(x) == 0:
+            raise ValueError("evaluate: x has no samples (a loss or accuracy over zero samples means nothing)")
+        D.check_batch_axis(self.model, x)
         self.setup(x[:2])
+        check_weights_finite(self.model, "evaluate")
         y = self.targets(y)
         w = D.prepare_weights(sample_weight, len(x), self.dtype)
         cbs = None if not callbacks else CallbackList(list(callbacks), model=self.model)
@@ -264,7 +275,7 @@ class Trainer:
                 for b, idx in enumerate(D.batch_indices(len(x), batch_size, None)):
                     if callbacks is not None:
                         callbacks.batch_hook("on_test_batch_begin", b)
-                    xb = Tensor(D.take(x, idx, self.dtype, self.device))
+                    xb = D.batch_tensor(x, idx, self.dtype, self.device)
                     out = model(xb)
                     loss, _ = self.loss_value(out, D.take(y, idx, None, self.device), D.take(w, idx, None, self.device))
                     total += float(loss.data) * len(xb)
@@ -284,21 +295,40 @@ class Trainer:
         return fit(self, x, y, **kwargs)
 
 
+def check_weights_finite(model: Any, what: str) -> None:
+    """ValueError naming the first parameter holding NaN or Inf (a model that diverged)."""
+    for name, p in model.named_parameters():
+        a = p.data
+        if a.size and not (math.isfinite(float(a.min())) and math.isfinite(float(a.max()))):
+            raise ValueError(f"{what}: the model's weights are not finite ({name} holds NaN or Inf), so its outputs "
+                             "mean nothing; training diverged: reload a saved model or train again (lower the "
+                             "learning rate, clip gradients)")
+
+
 def predict(model: Any, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.ndarray:
     """The model's outputs for x, batch by batch in eval mode, as one NumPy array (raw outputs:
-    logits for a model that ends without an activation)."""
+    logits for a model that ends without an activation).
+
+    Rows with NaN or Inf, or with values beyond the model's dtype (float64 data above
+    float32's 3.4e38), are refused: their outputs would be NaN or Inf, not predictions."""
     batch_size = D.check_batch_size(batch_size)
-    x = D.as_array(x, "x")  # no NaN check: NaN in, NaN out, as in every framework (fit does check)
+    x = D.as_array(x, "x")
     ps = model.parameters()
     dtype = ps[0].dtype if ps else backend.get_default_dtype()
     device = ps[0].device if ps else backend.get_device()
+    D.check_finite(x, "x", dtype)
+    D.check_batch_axis(model, x)
     was = model.training
     model.eval()
     outs = []
     try:
         with no_grad():
             for idx in D.batch_indices(len(x), batch_size, None):
-                out = model(Tensor(D.take(x, idx, dtype, device)))
+                out = model(D.batch_tensor(x, idx, dtype, device))
+                if tuple(out.shape[:1]) != (idx.stop - idx.start,):
+                    raise ValueError(f"predict: the model's output for a batch of {idx.stop - idx.start} rows has "
+                                     f"shape {tuple(out.shape)}, without that batch axis first. Received: "
+                                     f"x of shape {x.shape}")
                 outs.append(backend.to_numpy(out.data))
     finally:
         model.train(was)
@@ -324,4 +354,4 @@ def compile_model(model: Any, optimizer: Any = "adam", loss: Any = None, metrics
     return trainer
 
 
-__all__ = ["Trainer", "compile_model", "get_optimizer", "get_trainer", "predict"]
+__all__ = ["Trainer", "check_weights_finite", "compile_model", "get_optimizer", "get_trainer", "predict"]

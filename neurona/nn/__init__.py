@@ -21,6 +21,7 @@ from .containers import Sequential
 from .conv import Conv2D, Conv2DTranspose
 from .core import Activation, Dense, Dropout, Flatten, GaussianNoise, Reshape
 from .embedding import Embedding
+from .fusion import set_fusion
 from .graph_model import Model, add, average, concatenate, maximum, minimum, multiply, subtract
 from .input import Input
 from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract

@@ -1,4 +1,4 @@
-"""Faster equivalent forms of common layer sequences, used by a built ``Sequential``.
+"""Faster equivalent forms of common layer sequences, planned when a ``Sequential`` is built.
 
 This is the course's "optimise execution through graphs" in its simplest form: look
 at the chain of layers once, and run some neighbours as one cheaper computation that
@@ -7,8 +7,18 @@ gives the same numbers.
 Conv2D(activation="relu") followed by MaxPool2D(2) runs as one op,
 ``F.conv2d_relu_max_pool2d``: ReLU commutes with taking a maximum, so the two layers
 are relu(maxpool(conv(x))), computed chunk by chunk without storing the convolution's
-full-size output (see functional/conv_pool.py). Inside a Sequential the convolution's
-output feeds only the pooling layer, which is what makes the rewrite safe.
+full-size output (see functional/conv_pool.py; its plain twin is
+``F.reference.conv2d_relu_max_pool2d``). Inside a Sequential the convolution's output
+feeds only the pooling layer, which is what makes the rewrite safe.
+
+The plan depends only on the layers' settings, so it is made once, when the model is
+put together; from the first call on, every call runs (and records) the same steps.
+``model.summary()`` and ``nr.viz.graph`` show a fused step as one row / one node.
+Fusion can be turned off, to see every layer's own op in the graph:
+
+    nn.Sequential([...], fuse=False)          # this model
+    nn.set_fusion(False)                      # every model, until nn.set_fusion(True)
+    with nn.set_fusion(False): model(x)       # every model, inside the block
 """
 
 from __future__ import annotations
@@ -23,10 +33,49 @@ from .module import Module
 from .pooling import MaxPool2D
 
 
-class ConvReluMaxPool:
+class _State:
+    enabled = True
+
+
+class set_fusion:
+    """Turn fusion on or off for every ``Sequential``: ``nn.set_fusion(False)`` until set again, or
+    ``with nn.set_fusion(False): ...`` for a block (the previous setting comes back after it)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.previous = _State.enabled
+        _State.enabled = bool(enabled)
+
+    def __enter__(self) -> set_fusion:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _State.enabled = self.previous
+
+
+def fusion_enabled() -> bool:
+    """True unless fusion was turned off with ``nn.set_fusion(False)``."""
+    return _State.enabled
+
+
+class Fused:
+    """A step that runs several layers as one op. ``layers``: which; ``label``: what it computes."""
+
+    label = ""
+
+    def __init__(self, *layers: Module) -> None:
+        self.layers = layers
+
+    def __repr__(self) -> str:
+        return f"{self.label} (fused: {', '.join(layer.name for layer in self.layers)})"
+
+
+class ConvReluMaxPool(Fused):
     """Run Conv2D(relu) + MaxPool2D(2) as one op (see the module docstring)."""
 
+    label = "Conv2D+ReLU+MaxPool2D"
+
     def __init__(self, conv: Conv2D, pool: MaxPool2D) -> None:
+        super().__init__(conv, pool)
         self.conv, self.pool = conv, pool
 
     def __call__(self, x: Any) -> Tensor:
@@ -46,7 +95,7 @@ def _pools_2x2(layer: Module | None) -> bool:
 
 
 def fuse(layers: list[Module]) -> list[Callable[[Any], Any]]:
-    """The layers as a list of steps, with fusible neighbours replaced by one step."""
+    """The layers as a list of steps, with fusible neighbours replaced by one ``Fused`` step."""
     steps: list[Callable[[Any], Any]] = []
     i = 0
     while i < len(layers):

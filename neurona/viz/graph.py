@@ -6,7 +6,8 @@ nodes, from the inputs at the top to the result at the bottom, the way the
 course draws ``y = sigmoid(x*w + b)`` with a loss on top by hand.
 
 Node styles:
-  op           green box, the Function's class name
+  op           green box, the Function's class name (a fused op also says which layers it runs:
+               "Conv2D+ReLU+MaxPool2D (fused)"; see nn/fusion.py to turn fusion off)
   parameter    blue rounded box, its name (``kernel``, or ``0.kernel`` with ``params=model``) and shape
   variable     orange ellipse: a leaf tensor that requires a gradient
   data         grey ellipse: a leaf tensor without gradient (inputs, targets)
@@ -40,6 +41,8 @@ FORMATS = ("svg", "png", "pdf")
 # Op settings worth a line under the op's name; in each group the first one the op has is shown.
 OP_DETAILS = (("activation",), ("axis", "axes"), ("stride",), ("padding",))
 MAX_SHOWN_VALUES = 6  # show_values prints tensors up to this size in full, larger ones as a summary
+# Ops that run several layers as one (nn/fusion.py), and the layers they stand for, shown under the op's name.
+FUSED_OPS = {"Conv2dMaxPoolRelu": "Conv2D+ReLU+MaxPool2D"}
 
 _STYLE = {
     "op": 'shape=box, style="filled", fillcolor="#d5e8d4", color="#82b366", fontname="Helvetica-Bold"',
@@ -206,7 +209,9 @@ def _op_label(fn: Any) -> str:
         elif (isinstance(value, int) and not isinstance(value, bool)) or (
                 isinstance(value, tuple) and all(isinstance(v, int) for v in value)):
             details.append(f"{attr}={value}")
-    return fn.name + ("\n" + ", ".join(details) if details else "")
+    fused = FUSED_OPS.get(fn.name)
+    head = fn.name + (f"\n{fused} (fused)" if fused else "")
+    return head + ("\n" + ", ".join(details) if details else "")
 
 
 def _tensor_node(nid: str, t: Tensor, names: dict[int, str], show_shapes: bool, show_values: bool,

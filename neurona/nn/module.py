@@ -16,6 +16,8 @@ parent's own, so the order is the same on every run.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import re
 from collections.abc import Iterable, Iterator
@@ -31,6 +33,23 @@ from .summary import summarize
 from .symbolic import is_symbolic, symbolic_call
 
 _name_counts: dict[str, int] = {}
+# Bytes that add_weight may still allocate (None: no limit); set by weight_budget while a model file is rebuilt.
+_weight_budget: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("weight_budget", default=None)
+
+
+class WeightBudgetError(MemoryError):
+    """A layer asked for more weight memory than ``weight_budget`` allows."""
+
+
+@contextlib.contextmanager
+def weight_budget(n_bytes: int) -> Iterator[None]:
+    """Inside the block, ``add_weight`` refuses (WeightBudgetError) to allocate more than ``n_bytes``
+    in all: loading a file builds only the weights the file holds, whatever its architecture asks."""
+    token = _weight_budget.set([int(n_bytes)])
+    try:
+        yield
+    finally:
+        _weight_budget.reset(token)
 
 
 def _snake_case(name: str) -> str:
@@ -152,7 +171,15 @@ class Module:
         """Create, initialise and register a parameter (Keras's ``add_weight``)."""
         init = get_initializer(initializer)
         dtype = backend.get_default_dtype() if dtype is None else np.dtype(dtype)
-        data = init(tuple(int(s) for s in shape), dtype=dtype)
+        shape = tuple(int(s) for s in shape)
+        budget = _weight_budget.get()
+        if budget is not None:
+            need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if need > budget[0]:
+                raise WeightBudgetError(f"{self.name}: weight {name!r} of shape {shape} needs {need} bytes, "
+                                        f"more than the {budget[0]} bytes left")
+            budget[0] -= need
+        data = init(shape, dtype=dtype)
         p = Parameter(data, dtype=dtype, requires_grad=trainable and self._trainable, name=name,
                       regularizer=get_regularizer(regularizer))
         setattr(self, name, p)

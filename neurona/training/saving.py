@@ -16,39 +16,68 @@ leaves the old file or none, never half a file.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import zipfile
-from typing import Any
+from collections.abc import Iterator
+from typing import IO, Any
 
 import numpy as np
 
 from .. import backend, optim
 from ..files import atomic_write
 from ..losses import deserialize_loss, serialize_loss
-from ..nn.module import Module, deserialize_layer, serialize_layer
+from ..nn.module import Module, WeightBudgetError, deserialize_layer, serialize_layer, weight_budget
+from .model_file import (
+    MANIFEST,
+    WEIGHT_DTYPES,
+    ModelFileError,
+    check_architecture,
+    check_format,
+    check_input_shape,
+    check_regular_file,
+    read_archive,
+    read_npz_file,
+)
 
 FORMAT = "neurona-model"
 FORMAT_VERSION = 1
-MANIFEST = "neurona.json"
+_EPOCH = (1980, 1, 1, 0, 0, 0)  # every member's timestamp: the same model gives the same bytes
 
-
-class ModelFileError(ValueError):
-    """A file that is not a neurona model, is damaged, or comes from a newer neurona."""
+__all__ = ["ModelFileError", "load_model", "load_weights", "read_archive", "save_model", "save_weights",
+           "write_archive"]
 
 
 # ---------------------------------------------------------------- files and archives
-def _npz_bytes(arrays: dict[str, Any]) -> bytes:
-    clean = {}
-    for k, a in arrays.items():
-        a = np.asarray(backend.to_numpy(a))
-        if a.dtype.kind not in "biuf":  # object arrays would need pickle
-            raise TypeError(f"cannot save {k!r}: arrays must hold numbers. Received: dtype={a.dtype}")
-        clean[k] = a
-    buf = io.BytesIO()
-    np.savez(buf, **clean)
-    return buf.getvalue()
+def _checked(key: str, a: Any) -> np.ndarray:
+    a = np.asarray(backend.to_numpy(a))
+    if a.dtype.kind not in "biuf":  # object arrays would need pickle
+        raise TypeError(f"cannot save {key!r}: arrays must hold numbers. Received: dtype={a.dtype}")
+    return a
+
+
+def _write_npy(f: IO[bytes], a: np.ndarray, chunk: int = 1 << 20) -> None:
+    """``a`` in .npy format, its bytes written straight from the array in 1 MB slices (no copy)."""
+    a = np.ascontiguousarray(a)  # parameters already are: no copy
+    header = np.lib.format.header_data_from_array_1_0(a)
+    try:
+        np.lib.format.write_array_header_1_0(f, header)
+    except ValueError:  # a header over 64 KB
+        np.lib.format.write_array_header_2_0(f, header)
+    data = memoryview(a.reshape(-1)).cast("B") if a.size else memoryview(b"")
+    for start in range(0, len(data), chunk):
+        f.write(data[start:start + chunk])
+
+
+def _write_npz(f: IO[bytes], arrays: Any) -> None:
+    """An npz archive of ``arrays`` ({key: array} or (key, array) pairs) streamed into ``f``, one array
+    at a time: no copy of the weights in memory."""
+    items = arrays.items() if isinstance(arrays, dict) else arrays
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
+        for key, a in items:
+            a = _checked(key, a)
+            with z.open(zipfile.ZipInfo(f"{key}.npy", _EPOCH), "w", force_zip64=True) as member:
+                _write_npy(member, a)
 
 
 def _json_default(value: Any) -> Any:
@@ -61,60 +90,32 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__} as JSON: {value!r}")
 
 
-def write_archive(path: str | os.PathLike, manifest: dict[str, Any], blobs: dict[str, dict[str, Any]]) -> None:
-    """An atomic zip of ``neurona.json`` plus one npz per entry of ``blobs``."""
+def write_archive(path: str | os.PathLike, manifest: dict[str, Any], blobs: dict[str, Any]) -> None:
+    """An atomic zip of ``neurona.json`` plus one npz per entry of ``blobs`` ({key: array} or an iterable
+    of (key, array) pairs), each array streamed to the file as it is written."""
     text = json.dumps(manifest, default=_json_default, indent=1)
-    payload = {f"{name}.npz": _npz_bytes(arrays) for name, arrays in blobs.items()}
+    for name, arrays in blobs.items():
+        if isinstance(arrays, dict):
+            for key, a in arrays.items():
+                _checked(f"{name}/{key}", a)  # refuse before the file is touched
 
     def write(f: Any) -> None:
-        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as z:
-            z.writestr(MANIFEST, text)
-            for name, data in payload.items():
-                z.writestr(name, data)
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
+            z.writestr(zipfile.ZipInfo(MANIFEST, _EPOCH), text)
+            for name, arrays in blobs.items():
+                with z.open(zipfile.ZipInfo(f"{name}.npz", _EPOCH), "w", force_zip64=True) as member:
+                    _write_npz(member, arrays)
 
     atomic_write(path, write)
 
 
-def read_archive(path: str | os.PathLike, what: str = "neurona model") -> tuple[dict[str, Any], dict[str, Any]]:
-    """(manifest, {blob name: {key: array}}) from ``write_archive``'s file, with clear errors."""
-    path = os.fspath(path)
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = set(z.namelist())
-            if MANIFEST not in names:
-                raise ModelFileError(f"{path} is not a {what} file (no {MANIFEST} inside)")
-            manifest = json.loads(z.read(MANIFEST).decode("utf-8"))
-            blobs = {}
-            for name in names - {MANIFEST}:
-                if name.endswith(".npz"):
-                    with np.load(io.BytesIO(z.read(name)), allow_pickle=False) as npz:
-                        blobs[name[:-4]] = {k: npz[k] for k in npz.files}
-    except FileNotFoundError:
-        raise
-    except ModelFileError:
-        raise
-    except zipfile.BadZipFile as exc:
-        raise ModelFileError(f"{path} is not a {what} file, or it is damaged ({exc})") from None
-    except (ValueError, OSError, KeyError, EOFError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{path} is damaged and cannot be read ({type(exc).__name__}: {exc})") from None
-    if not isinstance(manifest, dict):
-        raise ModelFileError(f"{path} is not a {what} file ({MANIFEST} is not a JSON object)")
-    return manifest, blobs
-
-
-def _check_manifest(path: str, manifest: dict[str, Any], kind: str = FORMAT) -> None:
-    from .. import __version__
-
-    if manifest.get("format") != kind:
-        raise ModelFileError(f"{path} is not a {kind} file (format {manifest.get('format')!r})")
-    version = manifest.get("format_version")
-    if not isinstance(version, int):
-        raise ModelFileError(f"{path} is damaged: its format version is {version!r}")
-    if version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path} was written in format version {version} by neurona {manifest.get('neurona_version', '?')}; "
-            f"this neurona ({__version__}) reads format versions up to {FORMAT_VERSION}: upgrade neurona to load it"
-        )
+def _weights(model: Module) -> Iterator[tuple[str, Any]]:
+    """(dotted path, array) of every parameter and buffer, as ``state_dict`` names them but without copies."""
+    for k, p in model.named_parameters():
+        yield k, p.data
+    for k, b in model.named_buffers():
+        if b is not None:
+            yield k, b
 
 
 # ---------------------------------------------------------------- optimizer state
@@ -137,10 +138,15 @@ def deserialize_optimizer(spec: dict[str, Any], custom_objects: dict[str, Any] |
     cls = (custom_objects or {}).get(name) or getattr(optim, str(name), None)
     if not (isinstance(cls, type) and issubclass(cls, optim.Optimizer)):
         raise ModelFileError(f"unknown optimizer class {name!r}: pass custom_objects={{{name!r}: ...}}")
-    config = dict(spec.get("config") or {})
+    config = spec.get("config") or {}
+    if not isinstance(config, dict):
+        raise ModelFileError(f"the {name} optimizer's config must be a JSON object. Received: {config!r}"[:300])
+    config = dict(config)
     for key, value in config.items():
         if isinstance(value, dict) and "schedule" in value:
             config[key] = optim.get_schedule(value["schedule"], custom_objects)
+        elif not (_number(value) or (isinstance(value, list) and all(map(_number, value)))):
+            raise ModelFileError(f"the {name} optimizer's {key}={value!r} is not a number"[:300])
     return cls(**config)
 
 
@@ -156,13 +162,35 @@ def optimizer_state(opt: optim.Optimizer) -> tuple[dict[str, Any], dict[str, np.
     return {"param_groups": sd["param_groups"], "iterations": sd["iterations"], "steps": steps}, arrays
 
 
-def load_optimizer_state(opt: optim.Optimizer, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-    state: dict[int, dict[str, Any]] = {int(i): {"step": s} for i, s in meta["steps"].items()}
-    for key, value in arrays.items():
-        index, name = key.split("/", 1)
-        state[int(index)][name] = value
-    groups = [{k: tuple(v) if k == "betas" else v for k, v in g.items()} for g in meta["param_groups"]]
-    opt.load_state_dict({"state": state, "param_groups": groups, "iterations": meta["iterations"]})
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) or value is None or isinstance(value, bool)
+
+
+def load_optimizer_state(opt: optim.Optimizer, meta: Any, arrays: dict[str, np.ndarray], path: str = "") -> None:
+    """Put ``optimizer_state``'s (meta, arrays) back into ``opt``; a malformed state is a ModelFileError."""
+    where = f"{path}: " if path else ""
+    try:
+        steps, groups, iterations = meta["steps"], meta["param_groups"], meta["iterations"]
+        if not (isinstance(steps, dict) and isinstance(groups, list) and type(iterations) is int):  # noqa: E721
+            raise TypeError("expected steps {index: step}, a list of param_groups and an integer iterations")
+        state: dict[int, dict[str, Any]] = {}
+        for i, step in steps.items():
+            if type(step) is not int:  # noqa: E721
+                raise TypeError(f"step of parameter {i} is {step!r}")
+            state[int(i)] = {"step": step}
+        for key, value in arrays.items():
+            index, name = key.split("/", 1)
+            state[int(index)][name] = value
+        for g in groups:
+            if not isinstance(g, dict) or not all(
+                    k == "params" or _number(v) or (isinstance(v, list) and all(map(_number, v)))
+                    for k, v in g.items()):
+                raise TypeError(f"a parameter group holds something other than numbers: {g!r}"[:300])
+        groups = [{k: tuple(v) if k == "betas" else v for k, v in g.items()} for g in groups]
+        opt.load_state_dict({"state": state, "param_groups": groups, "iterations": iterations})
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ModelFileError(f"{where}the optimizer state does not fit this optimizer "
+                             f"({type(exc).__name__}: {exc})") from None
 
 
 # ---------------------------------------------------------------- models
@@ -193,7 +221,7 @@ def save_model(model: Module, path: str | os.PathLike, include_optimizer: bool =
         "model": _architecture(model), "input_shape": list(model.input_shape[1:]),
         "compile": None, "optimizer_state": None, "metadata": dict(metadata or {}),
     }
-    blobs: dict[str, dict[str, Any]] = {"weights": model.state_dict()}
+    blobs: dict[str, Any] = {"weights": _weights(model)}
     trainer = model.__dict__.get("_trainer")
     if trainer is not None:
         loss = serialize_loss(trainer.loss)
@@ -212,70 +240,116 @@ def save_model(model: Module, path: str | os.PathLike, include_optimizer: bool =
     write_archive(path, manifest, blobs)
 
 
+def _build_dtype(weights: dict[str, np.ndarray]) -> Any:
+    """float64 when every saved array is float64 (a float64 model comes back float64), float32 when every
+    one is float32, else the current default."""
+    kinds = {a.dtype.newbyteorder("=") for a in weights.values()}
+    return kinds.pop() if len(kinds) == 1 else backend.get_default_dtype()
+
+
+def rebuild(path: str, manifest: dict[str, Any], weights: dict[str, np.ndarray],
+            custom_objects: dict[str, Any] | None = None) -> Module:
+    """The model a checked manifest describes, built and holding ``weights``; any problem is a ModelFileError."""
+    if "model" not in manifest:
+        raise ModelFileError(f"{path} is damaged: it has no architecture (the 'model' entry)")
+    check_architecture(path, manifest["model"], custom_objects)
+    shape = check_input_shape(path, manifest.get("input_shape"))
+    for key, a in weights.items():
+        if a.dtype.newbyteorder("=") not in WEIGHT_DTYPES:
+            raise ModelFileError(f"{path}: weight {key!r} is {a.dtype}; expected float32 or float64")
+    budget = sum(a.nbytes for a in weights.values())
+    rng = backend.get_rng_state()  # building draws initial weights: leave the user's random stream as it was
+    default = backend.get_default_dtype()
+    backend.set_default_dtype(_build_dtype(weights))
+    try:
+        with weight_budget(budget):
+            model = deserialize_layer(manifest["model"], custom_objects)
+            if not model.built:
+                model.build((None,) + shape)
+    except ModelFileError:
+        raise
+    except WeightBudgetError as exc:
+        raise ModelFileError(f"{path}: the architecture asks for more weights than the file holds ({budget} bytes): "
+                             f"{exc}") from None
+    except RecursionError:
+        raise ModelFileError(f"{path}: the architecture is nested too deeply to build") from None
+    except Exception as exc:  # the file's JSON drives constructors and build(): any failure is the file's
+        raise ModelFileError(f"{path}: the architecture cannot be rebuilt ({type(exc).__name__}: {exc})") from exc
+    finally:
+        backend.set_default_dtype(default)
+        backend.set_rng_state(rng)
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in weights.items()}
+    if expected != found:
+        problems = [f"{k} has shape {found[k]} but the architecture needs {expected[k]}"
+                    for k in expected if k in found and found[k] != expected[k]]
+        problems += [f"{k} is missing" for k in expected if k not in found]
+        problems += [f"{k} is not in the architecture" for k in found if k not in expected]
+        raise ModelFileError(f"{path}: the weights do not fit the architecture: " + "; ".join(problems[:5])
+                             + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""))
+    model.load_state_dict(weights)
+    return model
+
+
 def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = None,
                compile: bool = True) -> Module:  # noqa: A002
     """Rebuild a model saved by ``model.save(path)``: same architecture and weights (same predictions,
-    bit for bit), compiled with the saved optimizer state when it was saved compiled.
+    bit for bit, float64 models as float64), compiled with the saved optimizer state when it was saved compiled.
 
-    ``custom_objects`` maps class names to your own layer, loss or optimizer classes.
+    ``custom_objects`` maps class names to your own layer, loss or optimizer classes. A damaged or
+    hostile file raises ``ModelFileError`` naming the file and the problem (see ``model_file``).
     """
     path = os.fspath(path)
     manifest, blobs = read_archive(path)
-    _check_manifest(path, manifest)
-    if "model" not in manifest or "weights" not in blobs:
-        raise ModelFileError(f"{path} is damaged: it lacks the architecture or the weights")
-    try:
-        model = deserialize_layer(manifest["model"], custom_objects)
-    except (TypeError, KeyError) as exc:
-        raise ModelFileError(f"{path}: the architecture cannot be rebuilt ({exc})") from None
-    if not model.built:
-        state = backend.get_rng_state()  # building draws initial weights: leave the user's random stream as it was
-        model.build((None,) + tuple(int(s) for s in manifest["input_shape"]))
-        backend.set_rng_state(state)
-    model.load_state_dict(blobs["weights"])
-    model.__dict__["metadata"] = dict(manifest.get("metadata") or {})
+    check_format(path, manifest, FORMAT, FORMAT_VERSION)
+    if "weights" not in blobs:
+        raise ModelFileError(f"{path} is damaged: it lacks the weights (weights.npz)")
+    model = rebuild(path, manifest, blobs["weights"], custom_objects)
+    metadata = manifest.get("metadata")
+    model.__dict__["metadata"] = dict(metadata) if isinstance(metadata, dict) else {}
     compiled = manifest.get("compile")
     if compile and compiled:
         from .trainer import compile_model
 
-        opt = deserialize_optimizer(compiled["optimizer"], custom_objects) if "optimizer" in compiled else "adam"
+        if not isinstance(compiled, dict):
+            raise ModelFileError(f"{path} is damaged: its compile settings are not a JSON object")
         try:
-            loss = deserialize_loss(compiled["loss"], custom_objects)
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc} (or load_model(path, compile=False) for the model alone)") from None
-        compile_model(model, opt, loss, compiled.get("metrics") or None)
+            opt = (deserialize_optimizer(compiled["optimizer"], custom_objects) if "optimizer" in compiled
+                   else "adam")
+            loss = deserialize_loss(compiled.get("loss"), custom_objects)
+            compile_model(model, opt, loss, compiled.get("metrics") or None)
+        except ModelFileError as exc:
+            raise ModelFileError(f"{path}: {exc} (or load_model(path, compile=False) for the model alone)") from None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ModelFileError(f"{path}: the compile settings cannot be restored ({type(exc).__name__}: {exc}); "
+                                 "load_model(path, compile=False) loads the model alone") from None
         if manifest.get("optimizer_state") is not None:
-            load_optimizer_state(model.optimizer, manifest["optimizer_state"], blobs.get("optimizer", {}))
+            load_optimizer_state(model.optimizer, manifest["optimizer_state"], blobs.get("optimizer", {}), path)
     return model
 
 
 def save_weights(model: Module, path: str | os.PathLike) -> None:
-    """Write the parameters and buffers to exactly ``path`` as an npz archive (atomic)."""
-    state = model.state_dict()
-    if not state:
+    """Write the parameters and buffers to exactly ``path`` as an npz archive (atomic, streamed)."""
+    if next(_weights(model), None) is None:
         raise ValueError(f"save_weights: model '{model.name}' has no weights yet; build it first")
-    data = _npz_bytes(state)
-    atomic_write(path, lambda f: f.write(data))
+    atomic_write(path, lambda f: _write_npz(f, _weights(model)))
 
 
 def load_weights(model: Module, path: str | os.PathLike) -> None:
     """Load weights from ``save_weights``'s npz or from a ``.neurona`` model file into a built model."""
     path = os.fspath(path)
+    check_regular_file(path, "weights")
     try:
         with zipfile.ZipFile(path) as z:
             is_model = MANIFEST in z.namelist()
     except zipfile.BadZipFile:
         raise ModelFileError(f"{path} is not a weights file (npz) nor a neurona model file") from None
     if is_model:
-        manifest, blobs = read_archive(path)
-        _check_manifest(path, manifest)
+        manifest, blobs = read_archive(path, blobs={"weights": "f"})
+        check_format(path, manifest, FORMAT, FORMAT_VERSION)
         state = blobs.get("weights")
         if state is None:
             raise ModelFileError(f"{path} is damaged: it holds no weights")
     else:
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                state = {k: npz[k] for k in npz.files}
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-            raise ModelFileError(f"{path} is damaged and cannot be read ({type(exc).__name__}: {exc})") from None
+        state = read_npz_file(path, "f")
     model.load_state_dict(state)

@@ -4,14 +4,8 @@
 >>> from neurona import nn, optim, functional as F
 """
 
-import os
-
-# OpenBLAS's idle threads spin for ~0.1 s after each matrix product, taking the cores that
-# neurona's own threads need for the memory-bound passes between products (im2col, pooling):
-# a CNN training step is about 20% slower. Let them sleep at once instead. This only takes
-# effect when neurona is imported before NumPy (or when the variable is set by the user).
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
+# Importing neurona changes nothing in the process: BLAS threads, flush-to-zero and the
+# allocator are set only inside ``performance()`` (fit, evaluate, predict, the CLI).
 from . import data, functional, losses, metrics, models, nn, optim, training, viz
 from .autograd import (
     Function,
@@ -34,6 +28,7 @@ from .backend import (
     set_default_dtype,
     set_device,
 )
+from .kernels import performance
 from .training import callbacks, load_model, lr_find
 
 __version__ = "0.1.0"

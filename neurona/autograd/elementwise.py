@@ -7,7 +7,8 @@ each input's shape.
 
 from __future__ import annotations
 
-from ..backend import get_array_module, over_batch
+from ..backend import get_array_module
+from ..kernels.fused import relu, relu_mask
 from .function import Function
 
 
@@ -160,15 +161,14 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    """y = max(x, 0);  dy/dx = 1 where x > 0, else 0. Large arrays are split over neurona's threads."""
+    """y = max(x, 0);  dy/dx = 1 where x > 0, else 0 (passes split over neurona's threads: ``kernels.fused``)."""
 
     def forward(self, x):
         xp = get_array_module(x)
         if xp.ndim(x) == 0:
             self.y = y = xp.maximum(x, 0)
             return y
-        self.y = y = xp.empty(x.shape, xp.result_type(x, 0))
-        over_batch(lambda s: xp.maximum(x[s], 0, out=y[s]), y)
+        self.y = y = relu(x)
         return y
 
     def backward(self, gy):
@@ -176,9 +176,7 @@ class ReLU(Function):
         y = self.y
         if xp.ndim(y) == 0 or gy.shape != y.shape:
             return gy * (y > 0)
-        gx = xp.empty(gy.shape, gy.dtype)
-        over_batch(lambda s: xp.multiply(gy[s], y[s] > 0, out=gx[s]), gx, passes=2)
-        return gx
+        return relu_mask(gy, y)
 
 
 class Clip(Function):

@@ -5,7 +5,7 @@ ReLU is non-decreasing and so commutes with taking a maximum; pooling first leav
 ReLU a quarter of the elements. The gradients agree too: where a window's maximum is
 positive both orders route it to the window's first maximum, elsewhere both give zero.
 
-As one op it runs chunk by chunk over the batch (``backend.parallel_chunks``): each
+As one op it runs chunk by chunk over the batch (``kernels.parallel_chunks``): each
 thread convolves a few images, pools and rectifies them while the convolution's output
 is still in cache, and the full-size output is never stored, only the pooled one and the
 three bool masks of the pooling tournament (each a quarter of the output's size). The
@@ -20,9 +20,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Tensor, apply, is_grad_enabled
-from ..backend import get_array_module, parallel_chunks
-from .conv import Conv2d, _conv_args, conv_pads, pad
-from .pooling import max_pool_2x2, max_pool_2x2_backward
+from ..backend import get_array_module
+from ..kernels.convolution import ConvGeometry, convolve, input_grad, pool_major_to_image
+from ..kernels.pooling import max_pool_2x2, max_pool_2x2_backward
+from ..kernels.threads import parallel_chunks
+from .conv import Conv2d, _conv_args, conv_pads
 
 
 class Conv2dMaxPoolRelu(Conv2d):
@@ -41,16 +43,17 @@ class Conv2dMaxPoolRelu(Conv2d):
         self.for_backward = for_backward  # keep what backward needs (not under no_grad: inference)
 
     def forward(self, x, W, b=None):
-        self.setup(x, W, b)
-        xp, O = get_array_module(x), W.shape[3]
-        N, (Ho, Wo) = x.shape[0], self.out_hw
-        y = xp.empty((N, Ho // 2, Wo // 2, O), x.dtype)
+        self.geo = geo = ConvGeometry.of(x.shape, W.shape, self.stride, self.pads, self.dilation, b is not None,
+                                         pool_major=True)
+        xp, O, N = get_array_module(x), W.shape[3], x.shape[0]
+        Wb = geo.kernel_matrix(W, b)
+        y = xp.empty((N, geo.out_hw[0] // 2, geo.out_hw[1] // 2, O), x.dtype)
         pairs = [xp.empty(y.shape, bool) for _ in range(3)] if self.for_backward else None
 
         def chunk(_: int, s: slice) -> None:
             out = y[s].reshape(-1, O)
             z = xp.empty((4, out.shape[0], O), x.dtype)  # the window's pixels t0 t1 / t2 t3, one block each
-            self.convolve(x[s], z.reshape(-1, O))
+            convolve(geo, x[s], Wb, b, z.reshape(-1, O))
             if pairs is None:  # no backward: the max alone, with the ReLU as its first term
                 xp.maximum(z[0], 0, out=out)
                 for t in z[1:]:
@@ -59,11 +62,9 @@ class Conv2dMaxPoolRelu(Conv2d):
                 max_pool_2x2(list(z), out, [p[s].reshape(out.shape) for p in pairs])
                 xp.maximum(out, 0, out=out)
 
-        parallel_chunks(chunk, N, self.chunk, xp)
+        parallel_chunks(chunk, N, geo.chunk, xp)
         if self.for_backward:
-            self.y, self.pairs = y, pairs
-        else:
-            del self.x, self.W, self.Wb
+            self.x, self.W, self.y, self.pairs = x, W, y, pairs
         return y
 
     def backward(self, gy):
@@ -80,12 +81,7 @@ class Conv2dMaxPoolRelu(Conv2d):
     def input_grad(self, g: Any, gx: Any) -> None:
         """As Conv2d's, after putting g's rows back in image order (a quarter-size copy): col2im on
         rows in pooling-window order would take four times as many strided passes."""
-        xp = get_array_module(g)
-        n, (Ho, Wo), O = gx.shape[0], self.out_hw, g.shape[1]
-        Ho2, Wo2 = Ho // 2, Wo // 2
-        image = xp.ascontiguousarray(g.reshape(2, 2, n, Ho2, Wo2, O).transpose(2, 3, 0, 4, 1, 5))
-        image = pad(image.reshape(n, 2 * Ho2, 2 * Wo2, O), (0, Ho % 2, 0, Wo % 2))  # a dropped row: zeros
-        super().input_grad(image.reshape(-1, O), gx)
+        input_grad(self.geo, pool_major_to_image(g, self.geo), self.W, gx)
 
 
 def conv2d_relu_max_pool2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0,

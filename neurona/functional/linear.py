@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Function, Tensor, apply
-from ..backend import get_array_module, parallel_matmul
+from ..backend import get_array_module
+from ..kernels.threads import parallel_matmul
 from .activations import get_activation
 
 # Sigmoid is left out on purpose: applied as its own op, it stays visible to binary cross-entropy,

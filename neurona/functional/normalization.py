@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Function, Tensor, apply
-from ..backend import get_array_module, over_batch
+from ..backend import get_array_module
+from ..kernels.threads import over_batch
 
 
 def _column_sum(xp: Any, a: Any) -> Any:

@@ -17,8 +17,11 @@ from typing import Any
 import numpy as np
 
 from ..autograd import Function, Tensor, apply, concat, stack
-from ..backend import get_array_module, over_batch
-from .conv import Pads, pad, pair, same_pads, shape_of
+from ..backend import get_array_module
+from ..kernels.im2col import Pads, pad
+from ..kernels.pooling import max_pool_2x2, max_pool_2x2_backward
+from ..kernels.threads import over_batch
+from .conv import pair, same_pads, shape_of
 
 
 # ---------------------------------------------------------------- geometry
@@ -72,43 +75,14 @@ class _Pool(Function):
 
 
 # ---------------------------------------------------------------- max pooling
-def max_pool_2x2(taps: list[Any], y: Any, pairs: list[Any]) -> None:
-    """The common 2x2 window, as a tournament: the winner of each row pair, then of the two rows.
-
-    taps: the four pixels of every window (t0 t1 / t2 t3, each (N, Ho, Wo, C)); writes their
-    max into y and, into the three bool arrays ``pairs``, whether t1 beat t0, t3 beat t2
-    and the bottom row beat the top: all that backward needs. Strict > keeps ties with
-    the earlier tap, which is the first maximum in row-major order (PyTorch's choice).
-    """
-    xp = get_array_module(y)
-    t0, t1, t2, t3 = taps
-    low = xp.maximum(t2, t3)
-    xp.maximum(t0, t1, out=y)
-    xp.greater(t1, t0, out=pairs[0])
-    xp.greater(t3, t2, out=pairs[1])
-    xp.greater(low, y, out=pairs[2])
-    xp.maximum(y, low, out=y)
-
-
-def max_pool_2x2_backward(gy: Any, pairs: list[Any], gtaps: list[Any]) -> None:
-    """Route gy to the winner of each 2x2 window (see max_pool_2x2); writes all four taps of dL/dx."""
-    xp = get_array_module(gy)
-    right_top, right_bottom, bottom_row = pairs
-    g0, g1, g2, g3 = gtaps
-    g_bottom = gy * bottom_row
-    g_top = gy - g_bottom  # exact: each element is gy or 0
-    xp.multiply(g_top, right_top, out=g1)
-    xp.subtract(g_top, g1, out=g0)
-    xp.multiply(g_bottom, right_bottom, out=g3)
-    xp.subtract(g_bottom, g3, out=g2)
-
-
 class MaxPool2d(_Pool):
     """y[n, i, j, c] = max over the window of xpad at (i*sh + a, j*sw + b, c);  x (N, H, W, C).
 
     Backward sends each output's gradient to ONE position of its window, the first
     maximum in row-major order (as PyTorch does), found from the saved input and output:
     hit_k = (tap_k == y) and no earlier tap hit. "same" pads with -inf, so padding never wins.
+    The common 2x2 window runs as a tournament (``kernels.pooling``); the plain twin is
+    ``neurona.functional.reference.max_pool2d``.
     """
 
     def forward(self, x):

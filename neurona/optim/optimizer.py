@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor, no_grad
+from ..kernels import flush_denormals, parallel_for
 
 
 class _FlatGroup:
@@ -188,7 +189,7 @@ class Optimizer:
                 raise RuntimeError(f"{type(self).__name__}.step(): the model has no parameters yet; run a batch "
                                    "through it (or model.build(input_shape)) before the first step")
             return loss
-        with backend.flush_denormals():
+        with flush_denormals():
             self._step_groups()
         self.iterations += 1  # after the update: the first step uses a schedule's lr(0)
         return loss
@@ -231,8 +232,8 @@ class Optimizer:
             # subnormals are flushed here too: step() sets it for this thread, workers always have it
             self.update(flat.data[s], flat.grad[s], {name: buf[s] for name, buf in state.items()}, step, group)
 
-        backend.parallel_for(update_slice, flat.data.size, min_chunk=1 << 17,
-                             xp=backend.get_array_module(flat.data))
+        parallel_for(update_slice, flat.data.size, min_chunk=1 << 17,
+                     xp=backend.get_array_module(flat.data))
 
     def group_state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
         """The state buffers a group needs (a rule whose state depends on options overrides this)."""

@@ -25,6 +25,7 @@ from ..autograd import Tensor, enable_grad, no_grad
 from . import data as D
 from .callback import CallbackList
 from .history import History
+from ..kernels import performance
 from .loop import fit
 
 OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
@@ -254,7 +255,8 @@ class Trainer:
         y = self.targets(y)
         w = D.prepare_weights(sample_weight, len(x), self.dtype)
         cbs = None if not callbacks else CallbackList(list(callbacks), model=self.model)
-        logs = self.evaluate_arrays(x, y, w, batch_size, self.val_metrics, cbs)
+        with performance():
+            logs = self.evaluate_arrays(x, y, w, batch_size, self.val_metrics, cbs)
         if resolve_verbose(verbose):
             print(format_logs(logs), flush=True)
         return logs
@@ -292,7 +294,8 @@ class Trainer:
 
     def fit(self, x: Any, y: Any = None, **kwargs: Any) -> History:
         """Train for a number of epochs; see ``neurona.training.loop.fit`` for the arguments."""
-        return fit(self, x, y, **kwargs)
+        with performance():  # neurona's BLAS/flush-to-zero/allocator settings, restored after
+            return fit(self, x, y, **kwargs)
 
 
 def check_weights_finite(model: Any, what: str) -> None:
@@ -322,7 +325,7 @@ def predict(model: Any, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.nd
     model.eval()
     outs = []
     try:
-        with no_grad():
+        with no_grad(), performance():
             for idx in D.batch_indices(len(x), batch_size, None):
                 out = model(D.batch_tensor(x, idx, dtype, device))
                 if tuple(out.shape[:1]) != (idx.stop - idx.start,):

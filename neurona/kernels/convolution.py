@@ -1,0 +1,111 @@
+"""The pieces of a chunked convolution: its geometry, its patch matrix, and dL/dx.
+
+``ConvGeometry`` is everything about a convolution that follows from the shapes alone:
+kernel, stride, dilation, pads, input and output size, the order of the patch matrix's
+rows and how many images a chunk takes. ``functional.conv.Conv2d`` keeps one of these
+instead of loose attributes, and calls the kernels below chunk by chunk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..backend import get_array_module
+from .im2col import Pads, Pair, col2im, im2col, pad
+from .threads import batch_chunk
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Where the windows of a 2-D convolution sit. x (N, H, W, C), kernel (kh, kw, C, C_out).
+
+    Ho = (H + top + bottom - dh*(kh - 1) - 1) // sh + 1 (and Wo alike). ``pool_major``
+    orders the patch matrix's rows by position in a 2x2 pooling window (see im2col);
+    ``bias_column`` appends a column of ones to it, so that the bias rides in the GEMM.
+    """
+
+    kernel: Pair
+    stride: Pair
+    dilation: Pair
+    pads: Pads
+    in_hw: Pair
+    out_hw: Pair
+    channels: int
+    chunk: int
+    pool_major: bool
+    bias_column: bool
+
+    @classmethod
+    def of(cls, x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, pads: Pads, dilation: Pair,
+           bias: bool, pool_major: bool = False) -> ConvGeometry:
+        N, H, Wd, C = x_shape
+        kh, kw = w_shape[:2]
+        (sh, sw), (dh, dw), (top, bottom, left, right) = stride, dilation, pads
+        Ho = (H + top + bottom - dh * (kh - 1) - 1) // sh + 1
+        Wo = (Wd + left + right - dw * (kw - 1) - 1) // sw + 1
+        pointwise = kh == kw == 1 and sh == sw == 1 and not any(pads) and not pool_major
+        return cls((kh, kw), stride, dilation, pads, (H, Wd), (Ho, Wo), C,
+                   batch_chunk(N, Ho * Wo, kh * kw * C + 1), pool_major, bias and not pointwise)
+
+    @property
+    def pointwise(self) -> bool:
+        """A 1x1 kernel, stride 1, no padding: the patch matrix is x itself."""
+        return self.kernel == (1, 1) and self.stride == (1, 1) and not any(self.pads) and not self.pool_major
+
+    def patches(self, x: Any) -> Any:
+        """The patch matrix of x (a chunk of the batch), (rows, kh*kw*C [+ 1 for the bias column])."""
+        if self.pointwise:
+            return x.reshape(-1, self.channels)
+        return im2col(pad(x, self.pads), self.kernel, self.out_hw, self.stride, self.dilation, self.bias_column,
+                      self.pool_major)
+
+    def kernel_matrix(self, W: Any, b: Any) -> Any:
+        """W as a (kh*kw*C, C_out) matrix, with the bias as a last row when the patches carry a ones column."""
+        W2 = W.reshape(-1, W.shape[3])
+        return get_array_module(W).concatenate([W2, b.reshape(1, -1)]) if self.bias_column else W2
+
+
+def convolve(geo: ConvGeometry, x: Any, Wb: Any, b: Any, out: Any) -> None:
+    """out (rows, C_out) = patches(x) @ Wb, plus the bias when it does not ride in the GEMM."""
+    get_array_module(x).matmul(geo.patches(x), Wb, out=out)
+    if b is not None and not geo.bias_column:
+        out += b
+
+
+def input_grad(geo: ConvGeometry, g: Any, W: Any, gx: Any) -> None:
+    """gx (a chunk of dL/dx, (n, H, W, C)) from g, its dL/dy as (rows, C_out), rows in image order.
+
+    In general each output pixel's taps, g W2^T (one GEMM for all taps), are added onto
+    the pixels they read (col2im). With stride 1 and no more output channels than input
+    ones, dL/dx is cheaper as a convolution of dL/dy, with the kernel flipped and in/out
+    swapped, over dL/dy padded back to x's size plus the kernel's reach: its patch matrix
+    (kh*kw*C_out wide) is a fast copy, where col2im would make kh*kw strided passes over
+    runs of only C_in values.
+    """
+    xp = get_array_module(g)
+    (kh, kw), (Ho, Wo), C = geo.kernel, geo.out_hw, gx.shape[3]
+    O = g.shape[1]
+    if geo.pointwise:
+        xp.matmul(g, W.reshape(C, O).T, out=gx.reshape(-1, C))
+    elif geo.stride == (1, 1) and O <= C:
+        (dh, dw), (top, bottom, left, right) = geo.dilation, geo.pads
+        ry, rx = (kh - 1) * dh, (kw - 1) * dw  # the kernel's reach
+        g_pad = pad(g.reshape(-1, Ho, Wo, O), (ry - top, ry - bottom, rx - left, rx - right))
+        W_flipped = xp.ascontiguousarray(W[::-1, ::-1].transpose(0, 1, 3, 2)).reshape(kh * kw * O, C)
+        xp.matmul(im2col(g_pad, geo.kernel, gx.shape[1:3], (1, 1), geo.dilation), W_flipped, out=gx.reshape(-1, C))
+    else:
+        gcols = (g @ W.reshape(kh * kw * C, O).T).reshape(gx.shape[0], Ho, Wo, kh * kw, C)
+        col2im(xp.moveaxis(gcols, 3, 0), gx.shape, geo.kernel, geo.stride, geo.dilation, (geo.pads[0], geo.pads[2]),
+               out=gx)
+
+
+def pool_major_to_image(g: Any, geo: ConvGeometry) -> Any:
+    """Rows of g (rows, C_out) in 2x2-pooling-window order (p, q, n, i2, j2) put back in image order
+    (n, i, j), as an (n*Ho*Wo, C_out) array; an odd last row or column (dropped by the pool) gets zeros."""
+    (Ho, Wo), O = geo.out_hw, g.shape[1]
+    Ho2, Wo2 = Ho // 2, Wo // 2
+    n = g.shape[0] // (4 * Ho2 * Wo2)
+    xp = get_array_module(g)
+    image = xp.ascontiguousarray(g.reshape(2, 2, n, Ho2, Wo2, O).transpose(2, 3, 0, 4, 1, 5))
+    return pad(image.reshape(n, 2 * Ho2, 2 * Wo2, O), (0, Ho % 2, 0, Wo % 2)).reshape(-1, O)

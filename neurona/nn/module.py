@@ -52,6 +52,16 @@ def weight_budget(n_bytes: int) -> Iterator[None]:
         _weight_budget.reset(token)
 
 
+# Bumped whenever a Parameter is made or a parameter or module is attached to a module: a trainer
+# compares it with the value at its last look to notice parameters added after compile, cheaply.
+_structure_version = [0]
+
+
+def structure_version() -> int:
+    """A number that changes whenever a Parameter is created or a parameter/module is attached to a module."""
+    return _structure_version[0]
+
+
 def _snake_case(name: str) -> str:
     name = re.sub(r"(?<=[a-z])([A-Z])", r"_\1", name)
     return re.sub(r"(?<=[A-Z])([A-Z][a-z])", r"_\1", name).lower()
@@ -81,6 +91,7 @@ class Parameter(Tensor):
                  name: str | None = None, regularizer: Any = None) -> None:
         super().__init__(data, dtype=dtype, requires_grad=requires_grad, device=device, name=name)
         self.regularizer = regularizer
+        _structure_version[0] += 1
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -139,8 +150,10 @@ class Module:
             if value.name is None:
                 value.name = name
             d["_parameters"][name] = value
+            _structure_version[0] += 1
         elif isinstance(value, Module):
             d["_modules"][name] = value
+            _structure_version[0] += 1
         elif isinstance(value, (list, tuple)) and value and all(isinstance(v, Module) for v in value):
             value = ModuleList(value)
             d["_modules"][name] = value

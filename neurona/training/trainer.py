@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ import numpy as np
 from .. import backend, optim
 from .. import losses as L
 from ..autograd import Tensor, enable_grad, no_grad
+from ..nn.module import structure_version
 from . import data as D
 from .callback import CallbackList
 from .history import History
@@ -63,6 +65,14 @@ def _last_activation(model: Any) -> str | None:
     return act.lower() if isinstance(act, str) else None
 
 
+def _holds_all(opt: optim.Optimizer, model: Any) -> bool:
+    """Was the optimizer given every parameter the model has now (or the model itself, to collect later)?"""
+    if getattr(opt, "_pending_owner", None) is model:
+        return True
+    have = {id(p) for g in opt.param_groups for p in g["params"]}
+    return all(id(p) in have for p in model.parameters())
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
@@ -84,8 +94,15 @@ class Trainer:
             raise ValueError("compile: a loss is required, e.g. loss='cross_entropy' (classification) or 'mse'")
         self.model = model
         self.optimizer = get_optimizer(optimizer)
-        if not self.optimizer.has_parameters:
+        given = self.optimizer.has_parameters
+        if not given:
             self.optimizer.add_params(model.parameters())  # an optimizer made without parameters
+        # An optimizer made by compile, or given all of the model's parameters, follows the model: parameters
+        # added or built later (a new head, a layer added after compile) join it before the step that needs
+        # them. One given only some of them trains only those (and says so once).
+        self.follows_model = not given or _holds_all(self.optimizer, model)
+        self.params_version = -1
+        self.warned_missing = False
         self.loss = L.get_loss(loss)
         self.metric_specs = list(metrics) if isinstance(metrics, (list, tuple)) else ([] if metrics is None
                                                                                      else [metrics])
@@ -113,9 +130,38 @@ class Trainer:
             self.metrics = self._make_metrics()
             self.val_metrics = self._make_metrics()
             self.ready = True
-        self.optimizer.zero_grad()  # attaches a lazy model's parameters to an optimizer made before they existed
+        self.sync_parameters()
         self.dtype, self.device = self._dtype(), self._device()
         self.reg_params = [p for p in model.parameters() if p.regularizer is not None and p.requires_grad]
+
+    def sync_parameters(self) -> None:
+        """Give the optimizer the model's parameters it does not have yet (built or added after compile).
+
+        Called at setup and, when the model may have changed (a parameter or layer was made or
+        attached since the last look, or the model was unbuilt), before a step."""
+        self.params_version = structure_version()
+        opt = self.optimizer
+        opt.zero_grad()  # attaches a lazy model's parameters to an optimizer made before they existed
+        have = {id(p) for g in opt.param_groups for p in g["params"]}
+        new = [p for p in self.model.parameters() if id(p) not in have]
+        if not new:
+            return
+        if self.follows_model:
+            if opt.iterations == 0 and len(opt.param_groups) == 1:
+                group = opt.param_groups[0]
+                group["params"] = group["params"] + new  # no state yet: one flat group, as if there from the start
+            else:
+                opt.add_param_group({"params": new})
+            self.reg_params = [p for p in self.model.parameters() if p.regularizer is not None and p.requires_grad]
+            return
+        missing = [p for p in new if p.requires_grad]
+        if missing and not self.warned_missing:
+            self.warned_missing = True
+            names = {id(p): n for n, p in self.model.named_parameters()}
+            shown = ", ".join(names.get(id(p), "?") for p in missing[:6]) + (", ..." if len(missing) > 6 else "")
+            warnings.warn(f"model '{self.model.name}': {len(missing)} trainable parameters ({shown}) are not in "
+                          "the optimizer given to compile, so they will not be trained; freeze them "
+                          "(layer.trainable = False) or give the optimizer model.parameters()", stacklevel=3)
 
     def _dtype(self) -> np.dtype:
         ps = self.model.parameters()
@@ -176,10 +222,13 @@ class Trainer:
 
         ``before_step()``, when given, runs after a finite loss and before the update (fit keeps
         the weights that gave it there)."""
+        was_built = self.model.built
         out = self.model(x)
         loss, per = self.loss_value(out, y, w, per_sample)
         value = float(loss.data)
         if math.isfinite(value):
+            if not was_built or self.params_version != structure_version():
+                self.sync_parameters()  # a head built by this forward, a layer added since the last step
             if before_step is not None:
                 before_step()
             self.optimizer.zero_grad()

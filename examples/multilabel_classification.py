@@ -9,7 +9,7 @@ of images with all three answers right.
     python examples/multilabel_classification.py [--quick]
 """
 
-import sys
+import argparse
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -27,17 +27,26 @@ def labels(digit: np.ndarray) -> np.ndarray:
     return np.stack([digit % 2 == 0, digit > 4, prime], axis=1).astype(np.float32)
 
 
-def main(epochs: int = 30, quick: bool = False, seed: int = 0) -> dict:
-    nr.manual_seed(seed)
+def parse_args(argv: list[str] | None, epochs: int) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (fewer epochs) for a first look")
+    parser.add_argument("--epochs", type=int, default=epochs, help=f"epochs of the full run (default {epochs})")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv, epochs=30)
+    nr.manual_seed(args.seed)
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32)
-    x_train, x_test, d_train, d_test = train_test_split(x, digits.target, test_size=0.25, random_state=seed)
+    x_train, x_test, d_train, d_test = train_test_split(x, digits.target, test_size=0.25, random_state=args.seed)
     y_train, y_test = labels(d_train), labels(d_test)
 
     model = nn.Sequential([nn.Dense(64, activation="relu"), nn.Dense(len(QUESTIONS))])  # one logit per question
     model.compile(optimizer="adam", loss="binary_cross_entropy", metrics=["accuracy"])
-    model.fit(x_train, y_train, epochs=8 if quick else epochs, batch_size=32, validation_split=0.1,
-              verbose=0 if quick else 2)
+    model.fit(x_train, y_train, epochs=8 if args.quick else args.epochs, batch_size=32,
+              validation_split=0.1, verbose=0 if args.quick else 2)
 
     y_hat = (model.predict(x_test) > 0).astype(np.float32)  # logit > 0  <=>  probability > 0.5
     results = {}
@@ -45,10 +54,11 @@ def main(epochs: int = 30, quick: bool = False, seed: int = 0) -> dict:
         results[f"{question} accuracy"] = metrics.accuracy(y_test[:, j], y_hat[:, j])
         results[f"{question} f1"] = metrics.f1_score(y_test[:, j], y_hat[:, j])
     results["all three right"] = float((y_hat == y_test).all(axis=1).mean())
+    print(f"test ({len(x_test)} images):")
     for k, v in results.items():
         print(f"{k:>24s}: {v:.3f}")
     return results
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    main()

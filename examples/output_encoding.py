@@ -12,7 +12,7 @@ the binary outputs as "the valid code with the highest probability" (never 10..1
     python examples/output_encoding.py [--quick]
 """
 
-import sys
+import argparse
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -33,12 +33,21 @@ def train(x_train, y_train, outputs, loss, epochs, hidden, seed):
     return model
 
 
-def main(epochs: int = 40, quick: bool = False, seed: int = 0, hidden: int = 32) -> dict:
+def parse_args(argv: list[str] | None, epochs: int) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (fewer epochs) for a first look")
+    parser.add_argument("--epochs", type=int, default=epochs, help=f"epochs of the full run (default {epochs})")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv, epochs=40)
     digits = load_digits()
     x = (digits.data / 16.0).astype(np.float32)
     x_train, x_test, y_train, y_test = train_test_split(x, digits.target, test_size=0.3, stratify=digits.target,
-                                                        random_state=seed)
-    epochs = 10 if quick else epochs
+                                                        random_state=args.seed)
+    epochs, seed, hidden = (10 if args.quick else args.epochs), args.seed, 32
 
     one_hot = train(x_train, y_train, 10, "cross_entropy", epochs, hidden, seed)
     one_hot_pred = one_hot.predict(x_test).argmax(axis=1)
@@ -58,11 +67,11 @@ def main(epochs: int = 40, quick: bool = False, seed: int = 0, hidden: int = 32)
         "binary_invalid_codes": float((read > 9).mean()),
     }
     print(f"hidden layer: {hidden} relu units, {epochs} epochs, {len(x_test)} test digits")
-    print(f"{'encoding':32s}accuracy")
+    print(f"{'encoding':32s}test accuracy")
     for k, v in results.items():
         print(f"{k:32s}{v:.3f}")
     return results
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    main()

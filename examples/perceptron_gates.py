@@ -1,7 +1,12 @@
 """Rosenblatt's perceptron on the logic gates: the course's worked AND example, OR, NAND, and XOR.
 
-Run: .venv/bin/python examples/perceptron_gates.py
+Four training points per gate: the whole run takes a fraction of a second, so ``--quick``
+(accepted, as by every example) runs the same thing.
+
+Run: .venv/bin/python examples/perceptron_gates.py [--quick]
 """
+
+import argparse
 
 from neurona.models import Perceptron
 
@@ -27,10 +32,18 @@ def learn(name: str, targets: list[int], epochs: int = 50) -> Perceptron:
     return p
 
 
-if __name__ == "__main__":
-    worked_and_example()
-    learn("OR", [0, 1, 1, 1])
-    learn("NAND", [1, 1, 1, 0])
-    learn("XOR", [0, 1, 1, 0])
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the same run: it is already instant")
+    parser.parse_args(argv)
+    worked = worked_and_example()
+    learned = {name: learn(name, targets) for name, targets in
+               (("OR", [0, 1, 1, 1]), ("NAND", [1, 1, 1, 0]), ("XOR", [0, 1, 1, 0]))}
     print("\nXOR is not linearly separable: no line splits {(0,1), (1,0)} from {(0,0), (1,1)}, "
           "so the single-layer perceptron can never classify it.")
+    return {"and_weights": [float(w) for w in worked.weights],
+            **{f"{name.lower()}_converged": p.converged for name, p in learned.items()}}
+
+
+if __name__ == "__main__":
+    main()

@@ -11,7 +11,7 @@ a new man, which R^2 near or below zero reports (a linear model does no better).
     python examples/regression_multi_output.py [--quick]
 """
 
-import sys
+import argparse
 
 import numpy as np
 from sklearn.datasets import load_linnerud
@@ -32,12 +32,21 @@ def fit_fold(x_train, y_train, epochs):
     return lambda x: model.predict((x - x_mean) / x_std) * y_std + y_mean
 
 
-def main(epochs: int = 150, quick: bool = False, seed: int = 0) -> dict:
-    nr.manual_seed(seed)
+def parse_args(argv: list[str] | None, epochs: int) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (fewer epochs) for a first look")
+    parser.add_argument("--epochs", type=int, default=epochs, help=f"epochs of the full run (default {epochs})")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv, epochs=150)
+    nr.manual_seed(args.seed)
     x, y = (a.astype(np.float32) for a in load_linnerud(return_X_y=True))
     cv, fitted, baseline = np.zeros_like(y), np.zeros_like(y), np.zeros_like(y)
-    for train, test in KFold(5, shuffle=True, random_state=seed).split(x):
-        predict = fit_fold(x[train], y[train], 40 if quick else epochs)
+    for train, test in KFold(5, shuffle=True, random_state=args.seed).split(x):
+        predict = fit_fold(x[train], y[train], 40 if args.quick else args.epochs)
         cv[test] = predict(x[test])
         fitted[train] += predict(x[train]) / 4  # each sample is in 4 training folds
         baseline[test] = y[train].mean(axis=0)
@@ -52,4 +61,4 @@ def main(epochs: int = 150, quick: bool = False, seed: int = 0) -> dict:
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    main()

@@ -9,7 +9,7 @@ back to the original units before measuring MSE, MAE and R^2.
     python examples/regression_single_output.py [--quick]
 """
 
-import sys
+import argparse
 
 import numpy as np
 from sklearn.datasets import load_diabetes
@@ -19,11 +19,20 @@ import neurona as nr
 from neurona import metrics, nn
 
 
-def main(epochs: int = 200, quick: bool = False, seed: int = 0) -> dict:
-    nr.manual_seed(seed)
+def parse_args(argv: list[str] | None, epochs: int) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (fewer epochs) for a first look")
+    parser.add_argument("--epochs", type=int, default=epochs, help=f"epochs of the full run (default {epochs})")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv, epochs=200)
+    nr.manual_seed(args.seed)
     x, y = load_diabetes(return_X_y=True)
     x_train, x_test, y_train, y_test = train_test_split(x.astype(np.float32), y.astype(np.float32), test_size=0.25,
-                                                        random_state=seed)
+                                                        random_state=args.seed)
     x_mean, x_std = x_train.mean(axis=0), x_train.std(axis=0)
     y_mean, y_std = y_train.mean(), y_train.std()
     x_train, x_test = (x_train - x_mean) / x_std, (x_test - x_mean) / x_std
@@ -32,8 +41,8 @@ def main(epochs: int = 200, quick: bool = False, seed: int = 0) -> dict:
     model.compile(optimizer="adam", loss="mse", metrics=["mae"])
     # 330 training samples: stop when the validation loss stops improving, keep the best weights
     stop = nr.training.callbacks.EarlyStopping(patience=10, restore_best_weights=True)
-    model.fit(x_train, (y_train - y_mean) / y_std, epochs=40 if quick else epochs, batch_size=16,
-              validation_split=0.15, callbacks=[stop], verbose=0 if quick else 2)
+    model.fit(x_train, (y_train - y_mean) / y_std, epochs=40 if args.quick else args.epochs,
+              batch_size=16, validation_split=0.15, callbacks=[stop], verbose=0 if args.quick else 2)
 
     y_hat = model.predict(x_test)[:, 0] * y_std + y_mean
     results = {"mse": metrics.mse(y_test, y_hat), "mae": metrics.mae(y_test, y_hat),
@@ -44,4 +53,4 @@ def main(epochs: int = 200, quick: bool = False, seed: int = 0) -> dict:
 
 
 if __name__ == "__main__":
-    main(quick="--quick" in sys.argv)
+    main()

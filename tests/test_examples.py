@@ -1,4 +1,5 @@
-"""Each example script runs quickly (``quick=True``) and reaches sensible results on its real data."""
+"""Each example script runs with ``--quick`` (its command-line path: ``main(["--quick"])``) and reaches
+sensible results on its real data, reporting the test split as test."""
 
 import importlib.util
 import math
@@ -9,14 +10,39 @@ import pytest
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
 
-def run(name, capsys):
+def load(name):
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    results = module.main(quick=True)
+    return module
+
+
+def run(name, capsys, numbers=True, label="test"):
+    results = load(name).main(["--quick"])
     printed = capsys.readouterr().out
-    assert all(isinstance(v, float) and math.isfinite(v) for v in results.values()), results
+    if numbers:
+        assert all(isinstance(v, float) and math.isfinite(v) for v in results.values()), results
+    assert label is None or label in printed  # the estimate on unseen data says what it is
     return results, printed
+
+
+def test_every_example_is_tested_here():
+    names = {p.stem for p in EXAMPLES.glob("*.py")}
+    tested = {n[len("test_"):] for n in globals() if n.startswith("test_")}
+    assert names <= tested, names - tested
+
+
+def test_classic_mlp_digits(capsys):
+    r, out = run("classic_mlp_digits", capsys)
+    assert r["test_accuracy"] > 0.5 and r["validation_accuracy"] > 0.5
+    assert "val_accuracy" in out and "validation" in out
+
+
+def test_perceptron_gates(capsys):
+    r, out = run("perceptron_gates", capsys, numbers=False, label=None)  # the four points are the whole task
+    assert r["and_weights"] == pytest.approx([0.4, 0.4], abs=1e-6)  # the course's worked example
+    assert r["or_converged"] and r["nand_converged"] and not r["xor_converged"]
+    assert "XOR is not linearly separable" in out
 
 
 def test_binary_classification(capsys):
@@ -46,7 +72,7 @@ def test_regression_single_output(capsys):
 
 
 def test_regression_multi_output(capsys):
-    r, out = run("regression_multi_output", capsys)
+    r, out = run("regression_multi_output", capsys, label="cross-validated")
     assert r["train_r2"] > 0.05  # the network fits its training folds
     assert r["cv_mse"] < 2 * r["baseline_mse"]  # and does not blow up on unseen men
     assert set(k for k in r if k.startswith("cv_r2_")) == {"cv_r2_weight", "cv_r2_waist", "cv_r2_pulse"}
@@ -62,8 +88,5 @@ def test_output_encoding(capsys):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["binary_classification", "multiclass_classification", "output_encoding"])
 def test_full_runs(name, capsys):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    results = module.main()
+    results = load(name).main([])
     assert max(results.values()) > 0.9

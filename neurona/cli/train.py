@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from ..training.backup import FILENAME as BACKUP_FILE
 from . import args as types
 from . import report, runs
 from .build import build_model
-from .data import data_path, load_dataset
+from .data import Dataset, data_path, load_dataset
 from .device import use_device
 from .errors import UserError, did_you_mean
 
@@ -64,13 +65,15 @@ def cmd_train(args: argparse.Namespace) -> int:
                             f"start it again with --out {run} --overwrite")
         settings = dict(status["settings"])
         print(f"continuing {run} ({status['status']}) with its own settings")
-        return train(settings, run, resume=True, verbose=args.verbose, started=status.get("started"))
+        job = prepare(settings)
+        return train(job, run, resume=True, verbose=args.verbose, started=status.get("started"))
     settings = {name: getattr(args, name) for name in SETTINGS}
     settings["data"] = data_path(args.data)
     if Path(args.model).suffix == ".json":
         settings["model"] = str(Path(args.model).absolute())
+    job = prepare(settings)  # every mistake in the data or the model shows before a run folder is made
     run = runs.new_run_dir(args.out, f"{_stem(args.data)}-{Path(args.model).stem}", args.overwrite)
-    return train(settings, run, resume=False, verbose=args.verbose)
+    return train(job, run, resume=False, verbose=args.verbose)
 
 
 def _stem(data: str) -> str:
@@ -84,30 +87,24 @@ def _optimizer(name: str, lr: float | None) -> optim.Optimizer:
     return OPTIMIZERS[name](lr=lr) if lr is not None else OPTIMIZERS[name]()
 
 
-def train(s: dict[str, Any], run: Path, resume: bool, verbose: Any, started: str | None = None) -> int:
-    """Train with the settings ``s`` into ``run``; run.json follows the run (running, then finished,
-    failed or interrupted), so a half-run never looks finished."""
-    record = runs.mark(run, "running", s, started=started)
-    try:
-        _train(s, run, resume, verbose)
-    except KeyboardInterrupt:
-        runs.mark(run, "interrupted", s, "interrupted (Ctrl-C)", started=record["started"])
-        print(f"neurona: run {run} interrupted; continue it with neurona train --resume {run}")
-        raise
-    except BaseException as exc:
-        runs.mark(run, "failed", s, f"{type(exc).__name__}: {exc}", started=record["started"])
-        raise
-    runs.mark(run, "finished", s, started=record["started"])
-    return 0
+@dataclass
+class Job:
+    """A run ready to start: its settings, data, compiled model, epochs and early-stopping patience."""
+
+    settings: dict[str, Any]
+    ds: Dataset
+    model: Any
+    epochs: int
+    patience: int | None
+    n_val: int
 
 
-def _train(s: dict[str, Any], run: Path, resume: bool, verbose: Any) -> None:
+def prepare(s: dict[str, Any]) -> Job:
+    """Load the data and build the model for the settings ``s``, checking everything that can be wrong."""
     use_device(s["device"])
     nr.manual_seed(s["seed"])
     ds = load_dataset(s["data"], tuple(s["image_size"]) if s["image_size"] else None, s["color"], s["target"],
                       s["test_split"], s["seed"], s["task"])
-    if ds.note:
-        print(ds.note)
     model = build_model(s["model"], ds, s["augment"])
     regression = ds.task == "regression"
     model.compile(optimizer=_optimizer(s["optimizer"], s["lr"]), loss="mse" if regression else "cross_entropy",
@@ -120,11 +117,35 @@ def _train(s: dict[str, Any], run: Path, resume: bool, verbose: Any) -> None:
     if patience and not n_val:
         raise UserError("--early-stopping watches the validation loss: it needs --val-split > 0 "
                         f"(with {len(ds.x_train)} training samples, --val-split {s['val_split']} holds out none)")
-    if s["val_split"] and (n_val == 0 or n_val == len(ds.x_train)):
-        raise UserError(f"--val-split {s['val_split']} leaves {'no validation' if not n_val else 'no training'} "
-                        f"samples out of {len(ds.x_train)}")
-    what = (f"{len(ds.class_names)} classes" if not regression else f"regression on {ds.target!r}")
-    validation = (f"{n_val} of them held out for validation (--val-split {s['val_split']})" if n_val
+    if s["val_split"] and n_val == len(ds.x_train):
+        raise UserError(f"--val-split {s['val_split']} leaves no training samples out of {len(ds.x_train)}")
+    return Job(s, ds, model, epochs, patience, n_val)
+
+
+def train(job: Job, run: Path, resume: bool, verbose: Any, started: str | None = None) -> int:
+    """Train ``job`` into ``run``; run.json follows the run (running, then finished, failed or
+    interrupted), so a half-run never looks finished."""
+    s = job.settings
+    record = runs.mark(run, "running", s, started=started)
+    try:
+        _train(job, run, resume, verbose)
+    except KeyboardInterrupt:
+        runs.mark(run, "interrupted", s, "interrupted (Ctrl-C)", started=record["started"])
+        print(f"neurona: run {run} interrupted; continue it with neurona train --resume {run}")
+        raise
+    except BaseException as exc:
+        runs.mark(run, "failed", s, f"{type(exc).__name__}: {exc}", started=record["started"])
+        raise
+    runs.mark(run, "finished", s, started=record["started"])
+    return 0
+
+
+def _train(job: Job, run: Path, resume: bool, verbose: Any) -> None:
+    s, ds, model, epochs, patience = job.settings, job.ds, job.model, job.epochs, job.patience
+    if ds.note:
+        print(ds.note)
+    what = (f"{len(ds.class_names)} classes" if ds.task == "classification" else f"regression on {ds.target!r}")
+    validation = (f"{job.n_val} of them held out for validation (--val-split {s['val_split']})" if job.n_val
                   else "no validation (--val-split 0)")
     print(f"training {model.name} ({model.count_params():,} parameters) on {ds.name}: "
           f"{len(ds.x_train)} training samples, {validation}; {len(ds.x_test)} test samples; {what}")

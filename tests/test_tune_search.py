@@ -55,7 +55,7 @@ def test_random_search_leaderboard_best_model_and_plots(digits, tmp_path, capsys
 def test_a_hopeless_learning_rate_is_pruned_after_an_epoch(digits, tmp_path):
     configs = [{"lr": 3e-3}, {"lr": 1e-2}, {"lr": 3e-3}, {"lr": 1e-6}]  # the last barely learns
     study = tune.search(build, {"lr": tune.log_uniform(1e-7, 1e-1)}, digits, epochs=4, metric="val_accuracy",
-                        method="manual", configs=configs, out=tmp_path, study_name="p", verbose=False)
+                        method="manual", configs=configs, out=tmp_path, study_name="p", verbose=False, plots=False)
     trials = study.get_trials()
     assert [t.params["lr"] for t in trials] == [c["lr"] for c in configs]
     hopeless = trials[-1]
@@ -67,7 +67,7 @@ def test_grid_conditional_sgd_momentum_and_resume(digits, tmp_path):
     space = {"optimizer": tune.choice(["sgd", "adam"]), "momentum": tune.choice([0.0, 0.9], when={"optimizer": "sgd"}),
              "lr": tune.choice([0.05])}
     args = dict(epochs=1, metric="val_loss", method="grid", out=tmp_path, study_name="g", pruner="none",
-                verbose=False)
+                verbose=False, plots=False)
     study = tune.search(build, space, digits, trials=2, **args)
     states = [t.state.name for t in study.trials]       # stopped at trials=2; one grid point still queued
     assert sorted(states) == ["COMPLETE", "COMPLETE", "WAITING"]
@@ -83,15 +83,15 @@ def test_grid_conditional_sgd_momentum_and_resume(digits, tmp_path):
 
 def test_a_study_with_another_space_is_refused_and_nothing_is_written(digits, tmp_path):
     tune.search(build, {"lr": tune.choice([0.01])}, digits, epochs=1, method="grid", out=tmp_path, study_name="s",
-                verbose=False)
+                verbose=False, plots=False)
     before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
     n = len(optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'study.db'}").trials)
     with pytest.raises(TuneError, match="study 's' exists with a different search space"):
         tune.search(build, {"lr": tune.choice([0.01, 0.1])}, digits, epochs=1, method="grid", out=tmp_path,
-                    study_name="s", verbose=False)
+                    study_name="s", verbose=False, plots=False)
     with pytest.raises(TuneError, match="different metric"):
         tune.search(build, {"lr": tune.choice([0.01])}, digits, epochs=1, method="grid", metric="f1",
-                    out=tmp_path, study_name="s", verbose=False)
+                    out=tmp_path, study_name="s", verbose=False, plots=False)
     assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
     assert len(optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'study.db'}").trials) == n
 
@@ -107,7 +107,7 @@ def test_regression_metrics_and_roc_refused(tmp_path):
                     out=tmp_path / "bad")
     assert not (tmp_path / "bad").exists()
     study = tune.search(reg, {"lr": tune.choice([0.01, 0.05])}, data, epochs=3, task="regression", metric="r2",
-                        method="grid", out=tmp_path / "ok", verbose=False)
+                        method="grid", out=tmp_path / "ok", verbose=False, plots=False)
     rows = tune.rows(study)
     assert {"mse", "mae", "r2", "val_loss"} <= set(rows[0]) and rows[0]["r2"] >= rows[1]["r2"]
     assert rows[0]["val_loss"] == pytest.approx(rows[0]["mse"], rel=1e-5)

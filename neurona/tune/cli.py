@@ -55,6 +55,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, help="seeds the sampler and every trial's training")
     t.add_argument("--heartbeat", type=int, default=10,
                    help="seconds between a running trial's heartbeats; a silent trial is retried after 3")
+    t.add_argument("--no-plots", dest="plots", action="store_false",
+                   help="skip the PNG plots at the end (on worker machines; --show prints the leaderboard anytime)")
     t.add_argument("--show", action="store_true", help="print the leaderboard of an existing study")
     t.add_argument("--best", action="store_true", help="print the path of the best trial's saved model")
     t.add_argument("--worker", type=int, help=argparse.SUPPRESS)  # index of a process started by --workers
@@ -166,7 +168,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         run_worker(study, objective, total=cfg.trials, timeout_s=timeout_s, queued_only=queued_only,
                    on_trial=lambda s, t: print(progress_line(s, t, cfg.metric), flush=True))
     if args.worker is None:
-        finish(study, out, cfg.metric)
+        finish(study, out, cfg.metric, args.plots)
     return 0
 
 
@@ -186,7 +188,7 @@ def _run_children(args: argparse.Namespace, url: str, name: str, out: Path) -> N
         if value is not None:
             passed += [f"--{flag}", str(value)]
     procs = [subprocess.Popen([sys.executable, "-m", "neurona", "tune", args.config, "--storage", url,
-                               "--study", name, "--out", str(out), "--worker", str(i), *passed])
+                               "--study", name, "--out", str(out), "--worker", str(i), "--no-plots", *passed])
              for i in range(args.workers)]
     codes = [p.wait() for p in procs]
     if any(codes):

@@ -81,7 +81,7 @@ def search(build: Callable[[dict[str, Any]], Any], space: dict[str, Param | dict
            trials: int | None = None, configs: list[dict[str, Any]] | None = None, fixed: dict | None = None,
            storage: str | None = None, study_name: str = "search", out: str | Path = "runs/tune",
            seed: int = 0, pruner: str = "median", timeout_s: float | None = None,
-           heartbeat_s: int = HEARTBEAT_S, verbose: bool = True) -> Any:
+           heartbeat_s: int = HEARTBEAT_S, plots: bool = True, verbose: bool = True) -> Any:
     """Run (or join, or resume) a search and return the Optuna study.
 
     build: settings -> a model (uncompiled; logits for classification). space: name -> Param
@@ -103,16 +103,17 @@ def search(build: Callable[[dict[str, Any]], Any], space: dict[str, Param | dict
                        method, seed=seed, pruner=pruner, configs=configs)
     run_worker(study, objective, total=trials, timeout_s=timeout_s, queued_only=method in ("grid", "manual"),
                on_trial=(lambda s, t: print(progress_line(s, t, metric), flush=True)) if verbose else None)
-    finish(study, out, metric, verbose)
+    finish(study, out, metric, plots, verbose)
     return study
 
 
-def finish(study: Any, out: Path, metric: str, verbose: bool = True) -> list[Path]:
-    """Write leaderboard.csv, best.json and the plots into ``out``; print the leaderboard."""
+def finish(study: Any, out: Path, metric: str, plots: bool = True, verbose: bool = True) -> list[Path]:
+    """Write leaderboard.csv, best.json and (with ``plots``) the PNGs into ``out``; print the leaderboard."""
     written = [write_csv(study, out / "leaderboard.csv")]
     if any(t.state.name == "COMPLETE" for t in study.get_trials(deepcopy=False)):
         written.append(write_best(study, out / "best.json"))
-    written += save_plots(study, out, metric)
+    if plots:
+        written += save_plots(study, out, metric)
     if verbose:
         print("\n" + format_table(study))
         print(f"\n{finished_count(study)} finished trials; written to {out}/: " + ", ".join(p.name for p in written))

@@ -32,3 +32,10 @@ from .kernels import performance
 from .training import callbacks, load_model, lr_find
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Function", "Tensor", "apply", "callbacks", "concat", "data", "detect_anomaly", "enable_grad", "functional",
+    "get_default_dtype", "get_device", "gpu_available", "is_grad_enabled", "load_model", "losses", "lr_find",
+    "manual_seed", "metrics", "models", "nn", "no_grad", "optim", "performance", "set_default_dtype", "set_device",
+    "set_grad_enabled", "stack", "tensor", "training", "viz",
+]

@@ -289,3 +289,8 @@ def deserialize_loss(spec: dict[str, Any], custom_objects: dict[str, Any] | None
     if isinstance(cls, type) and issubclass(cls, Loss):
         return cls.from_config(config)
     return get_loss(cls)
+
+
+__all__ = ["BinaryCrossEntropy", "CrossEntropy", "FunctionLoss", "Huber", "LOSSES", "LOSS_CLASSES", "Loss",
+           "MeanAbsoluteError", "MeanSquaredError", "deserialize_loss", "get_loss", "output_activation",
+           "serialize_loss"]

@@ -138,3 +138,6 @@ def _assert_close(what: str, ours: np.ndarray, theirs: np.ndarray, rtol: float, 
         diff = np.abs(ours - theirs)
         rel = diff / np.maximum(np.abs(theirs), atol)
         raise AssertionError(f"{what} differs from torch: max abs diff {diff.max():.3g}, max rel diff {rel.max():.3g}")
+
+
+__all__ = ["compare_with_torch", "gradcheck"]

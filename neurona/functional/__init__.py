@@ -72,3 +72,14 @@ from .math import (
 from .normalization import batch_norm, layer_norm
 from .pooling import avg_pool2d, global_avg_pool2d, global_max_pool2d, max_pool2d, upsample2d
 from .recurrent import gru, lstm, simple_rnn
+
+__all__ = [
+    "ACTIVATIONS", "abs", "add", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "broadcast_to", "clip", "concat", "conv2d", "conv2d_relu_max_pool2d",
+    "conv2d_transpose", "cross_entropy", "div", "dropout", "elu", "exp", "flatten", "gaussian", "gaussian_noise",
+    "gelu", "get_activation", "global_avg_pool2d", "global_max_pool2d", "gru", "hard_tanh", "heaviside",
+    "huber_loss", "identity", "l1_loss", "layer_norm", "leaky_relu", "linear", "log", "log_softmax", "logistic",
+    "logsumexp", "lstm", "mae_loss", "matmul", "max", "max_pool2d", "maximum", "mean", "min", "mse_loss", "mul",
+    "neg", "pow", "relu", "reshape", "saturated_linear", "selu", "sigmoid", "sign", "silu", "simple_rnn", "softmax",
+    "softplus", "sqrt", "stack", "step", "sub", "sum", "swish", "tanh", "transpose", "upsample2d",
+]

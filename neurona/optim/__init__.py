@@ -16,3 +16,9 @@ from .schedules import (
     serialize_schedule,
 )
 from .sgd import SGD
+
+__all__ = [
+    "Adagrad", "Adam", "AdamW", "CosineDecay", "ExponentialDecay", "LearningRateSchedule", "Optimizer",
+    "PiecewiseConstant", "RMSprop", "ReduceLROnPlateau", "SGD", "StepDecay", "clip_grad_norm_", "clip_grad_value_",
+    "get_schedule", "serialize_schedule",
+]

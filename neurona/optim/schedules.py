@@ -174,3 +174,7 @@ def get_schedule(config: dict[str, Any] | LearningRateSchedule,
         raise ValueError(f"get_schedule: unknown schedule {name!r}. Expected one of {sorted(known)} "
                          "(pass your own classes with custom_objects=)")
     return known[name].from_config(dict(config.get("config", {})))
+
+
+__all__ = ["CosineDecay", "ExponentialDecay", "LearningRateSchedule", "PiecewiseConstant", "SCHEDULES", "StepDecay",
+           "get_schedule", "serialize_schedule"]

@@ -10,9 +10,6 @@
 Plot functions return a matplotlib Figure (drawn headless, never shown) and save it with ``path=``.
 """
 
-from importlib import import_module
-from typing import Any
-
 from .graph import graph, render
 from .layer_graph import layer_graph
 
@@ -28,8 +25,10 @@ _LAZY = {
 __all__ = ["graph", "layer_graph", "render", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _LAZY:
+        from importlib import import_module  # imported here: nr.viz holds only its API
+
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'neurona.viz' has no attribute {name!r}")
 

@@ -20,7 +20,16 @@ class Residual(nn.Module):
         return (self.body(x) + self.short(x)).relu()
 
 
-def torch_model(name: str) -> nn.Sequential:
+def torch_model(name: str) -> nn.Module:
+    if name == "lstm":
+        return LSTMNet()
+    if name == "unet":
+        model = UNet()
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+        return model
     if name == "mlp":
         layers = [nn.Flatten(), nn.Linear(784, 100), nn.ReLU(), nn.Linear(100, 10)]
     elif name == "cnn":
@@ -47,3 +56,36 @@ def torch_model(name: str) -> nn.Sequential:
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
     return model
+
+
+class LSTMNet(nn.Module):
+    """The image's 28 rows as a 28-step sequence into an LSTM of 128 units; the last state into Linear(10)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(28, 128, batch_first=True)
+        self.fc = nn.Linear(128, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(x[:, 0])  # (N, 1, 28, 28) -> (N, 28 steps, 28 features)
+        return self.fc(out[:, -1])
+
+
+class UNet(nn.Module):
+    """benchmarks/neurona_models.py's UNet in PyTorch (NCHW)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc1, self.enc2 = nn.Conv2d(1, 16, 3, padding=1), nn.Conv2d(16, 32, 3, padding=1)
+        self.mid = nn.Conv2d(32, 64, 3, padding=1)
+        self.up2, self.dec2 = nn.ConvTranspose2d(64, 32, 2, stride=2), nn.Conv2d(64, 32, 3, padding=1)
+        self.up1, self.dec1 = nn.ConvTranspose2d(32, 16, 2, stride=2), nn.Conv2d(32, 16, 3, padding=1)
+        self.out = nn.Conv2d(16, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e1 = self.enc1(x).relu()
+        e2 = self.enc2(nn.functional.max_pool2d(e1, 2)).relu()
+        m = self.mid(nn.functional.max_pool2d(e2, 2)).relu()
+        d2 = self.dec2(torch.cat([self.up2(m), e2], 1)).relu()
+        d1 = self.dec1(torch.cat([self.up1(d2), e1], 1)).relu()
+        return self.out(d1)

@@ -1,11 +1,17 @@
 """Run one workload in one framework in this process and print its result as one JSON line.
 
     python -m benchmarks.worker neurona cnn_b128 [--smoke] [--seed 0] [--threads 2]
+    python -m benchmarks.worker peak      # NumPy's float32 matrix-multiply peak and its BLAS, as the workers see them
+
+Besides the timing, the line says how the process's BLAS ran (``blas``: library, version,
+kernel "architecture" and threads, as threadpoolctl reports them; for PyTorch also its own
+build information) and the OPENBLAS_* variables it saw (run.py unsets two of them).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import json
@@ -14,6 +20,13 @@ import pstats
 import resource
 import threading
 import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+# Variables some build machines set and a user's machine does not: OPENBLAS_CORETYPE pins OpenBLAS
+# to an older CPU's kernel (on an AVX-512 machine about half the float32 GEMM speed).
+MACHINE_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 
 def _status_kb(field: str) -> int:
@@ -63,16 +76,72 @@ class PeakMemory:
         return (peak - self.start_kb) / 1024
 
 
+def blas_info(framework: str) -> dict[str, Any]:
+    """The BLAS libraries loaded in this process as threadpoolctl reports them, and PyTorch's build's.
+
+    For neurona, inside ``neurona.performance()`` when it exists: the settings fit/predict work under.
+    """
+    from threadpoolctl import threadpool_info
+
+    keys = ("internal_api", "version", "architecture", "num_threads", "threading_layer", "filepath")
+    work = contextlib.nullcontext()
+    if framework == "neurona":
+        import neurona
+
+        work = getattr(neurona, "performance", contextlib.nullcontext)()
+    with work:
+        libs = [{k: lib.get(k) for k in keys} for lib in threadpool_info()]
+    for lib in libs:
+        if lib["filepath"]:
+            lib["filepath"] = os.path.basename(lib["filepath"])
+    info: dict[str, Any] = {"threadpoolctl": libs}
+    if framework == "torch":
+        import torch
+
+        config = torch.__config__.show()
+        blas = next((part.split("=", 1)[1] for line in config.splitlines() for part in line.replace(",", " ").split()
+                     if part.startswith("BLAS_INFO=")), "?")
+        info["torch"] = {"blas": blas, "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                         "threads": torch.get_num_threads()}
+    return info
+
+
+def relative_paths(text: str, root: Path = ROOT) -> str:
+    """Profile text with the repository's absolute path taken out of every file name."""
+    return text.replace(str(root) + os.sep, "")
+
+
+def peak() -> dict[str, Any]:
+    """float32 GFLOP/s of a 2048x2048 matrix product in NumPy (best of five), with the BLAS that ran it."""
+    import numpy as np
+
+    a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
+    a @ a
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        a @ a
+        best = min(best, time.perf_counter() - start)
+    return {"gflops": 2 * 2048**3 / best / 1e9, "blas": blas_info("numpy"), "env": _machine_variables()}
+
+
+def _machine_variables() -> dict[str, str | None]:
+    return {v: os.environ.get(v) for v in MACHINE_VARIABLES}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("framework", choices=("neurona", "torch"))
-    parser.add_argument("workload")
+    parser.add_argument("framework", choices=("neurona", "torch", "peak"))
+    parser.add_argument("workload", nargs="?")
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="add the top functions by own time (cProfile)")
     parser.add_argument("--numpy-first", action="store_true", help="import NumPy before neurona")
     args = parser.parse_args()
+    if args.framework == "peak":
+        print(json.dumps(peak()))
+        return
     # Each framework runs on args.threads threads its own way: PyTorch through its OpenMP/MKL
     # settings, neurona through its own threads (with BLAS on one thread, its default).
     if args.framework == "torch":
@@ -97,12 +166,15 @@ def main() -> None:
         result = profiler.runcall(run, WORKLOADS[args.workload], data, args.seed)
         text = io.StringIO()
         pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(15)
-        result["profile"] = "\n".join(line for line in text.getvalue().splitlines()
-                                      if line.strip() and not line.startswith(("   Ordered", "   List")))
+        result["profile"] = relative_paths("\n".join(
+            line for line in text.getvalue().splitlines()
+            if line.strip() and not line.startswith(("   Ordered", "   List"))))
     else:
         result = run(WORKLOADS[args.workload], data, args.seed)
     result["train_mb"] = sampler.stop()  # model, activations, gradients, optimizer state, caches
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["blas"] = blas_info(args.framework)
+    result["env"] = _machine_variables()
     print(json.dumps(result))
 
 

@@ -1,6 +1,7 @@
 """Datasets: IDX files, the MNIST-style loaders and their search order, digits, image folders, CSV, teaching sets."""
 
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
@@ -362,3 +363,57 @@ def test_teaching_set_errors():
     with pytest.raises(ValueError, match="shape \\(K, 2\\)"):
         toy.make_blobs(centers=np.zeros((3, 3)))
 
+
+
+def test_csv_in_latin1_names_the_file_and_the_encoding(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("ciudad,año,y\nLeón,1,0\nCádiz,2,1\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"latin.csv is not UTF-8 text: byte 0xf1 .*save the file as UTF-8"):
+        load_csv(path, target="y")
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"a,y\n1,0\n2\x00,1\n", "column .a. .* is not numeric"),
+    (b"a,y\n" + b"1" * 200_000 + b",0\n", "not a readable CSV table"),
+])
+def test_csv_damaged_tables_are_value_errors(tmp_path, data, message):
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=message):
+        load_csv(path, target="y")
+
+
+def test_csv_folder_or_fifo_is_refused_without_blocking(tmp_path):
+    with pytest.raises(ValueError, match="not a regular file"):
+        load_csv(tmp_path, target="y")
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        load_csv(fifo, target="y")
+    with pytest.raises(ValueError, match="not a regular file"):
+        nr.data.load_image(fifo)
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped(tmp_path):
+    from PIL import Image
+
+    values = np.array([[0, 257, 32768, 65535], [1000, 20000, 40000, 60000]], dtype=np.uint16)
+    Image.fromarray(values).save(tmp_path / "g16.png")
+    assert Image.open(tmp_path / "g16.png").mode.startswith("I")
+    img = nr.data.load_image(tmp_path / "g16.png")
+    np.testing.assert_array_equal(img, np.rint(values / 257.0).astype(np.uint8))
+    rgb = nr.data.load_image(tmp_path / "g16.png", color_mode="rgb")
+    np.testing.assert_array_equal(rgb, np.repeat(img[..., None], 3, axis=-1))
+    assert nr.data.load_image(tmp_path / "g16.png", image_size=(4, 8)).shape == (4, 8)
+
+
+def test_image_over_the_decompression_bomb_limit_is_refused(tmp_path, monkeypatch):
+    from PIL import Image
+
+    Image.new("L", (64, 64)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 4096 pixels: over the limit, under twice it
+    with pytest.raises(ValueError, match="big.png is too large to open safely"):
+        nr.data.load_image(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # over twice the limit: Pillow's error
+    with pytest.raises(ValueError, match="big.png is too large to open safely"):
+        nr.data.load_image(tmp_path / "big.png")

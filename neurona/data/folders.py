@@ -12,7 +12,10 @@
 from __future__ import annotations
 
 import os
+import stat
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +23,7 @@ from .. import backend
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 _MODES = {"grayscale": "L", "rgb": "RGB"}
+_SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
 def _class_folders(root: Path) -> list[Path]:
@@ -40,20 +44,50 @@ def _image_files(folder: Path) -> list[Path]:
     return files
 
 
+def _eight_bit(img: Any) -> Any:
+    """16-bit grayscale (Pillow's "I;16*" and "I" modes) scaled to 0..255, not clipped at 255."""
+    from PIL import Image
+
+    if img.mode not in _SIXTEEN_BIT:
+        return img
+    a = np.clip(np.asarray(img).astype(np.int64), 0, 65535)
+    return Image.fromarray(((a * 255 + 32767) // 65535).astype(np.uint8), mode="L")
+
+
+def _check_file(path: str | os.PathLike, what: str) -> None:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise FileNotFoundError(f"{what}: no such file: {path} ({exc.strerror})") from None
+    if not stat.S_ISREG(mode):  # a folder, a FIFO (which would block) or a device
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise ValueError(f"{what}: {path} is {kind}; expected an image file")
+
+
 def load_image(path: str | os.PathLike, image_size: tuple[int, int] | None = None,
                color_mode: str = "grayscale") -> np.ndarray:
-    """One image file as uint8 (H, W) for grayscale or (H, W, 3) for rgb, resized when image_size=(h, w)."""
+    """One image file as uint8 (H, W) for grayscale or (H, W, 3) for rgb, resized when image_size=(h, w).
+
+    16-bit images are scaled to 8 bits (v * 255 / 65535, rounded). Images over Pillow's
+    decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``) are refused.
+    """
     from PIL import Image, UnidentifiedImageError
 
     if color_mode not in _MODES:
         raise ValueError(f"load_image: color_mode must be one of {tuple(_MODES)}. Received: {color_mode!r}")
+    _check_file(path, "load_image")
     try:
-        with Image.open(path) as img:
-            img = img.convert(_MODES[color_mode])
-            if image_size is not None and img.size != (image_size[1], image_size[0]):
-                img = img.resize((image_size[1], image_size[0]), Image.Resampling.BILINEAR)
-            return np.asarray(img, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                img = _eight_bit(img).convert(_MODES[color_mode])
+                if image_size is not None and img.size != (image_size[1], image_size[0]):
+                    img = img.resize((image_size[1], image_size[0]), Image.Resampling.BILINEAR)
+                return np.asarray(img, dtype=np.uint8)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ValueError(f"load_image: {path} is too large to open safely ({exc})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        # damaged files raise any of these from inside Pillow's decoders
         raise ValueError(f"load_image: cannot read {path} as an image ({exc})") from None
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,21 +36,31 @@ def _target_index(header: list[str], target: str | int, path: Path) -> int:
     return header.index(target)
 
 
-def _read_rows(path: Path, delimiter: str) -> tuple[list[str], list[list[str]]]:
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f, delimiter=delimiter)
-        header = next(reader, None)
-        if header is None:
-            raise ValueError(f"load_csv: {path} is empty (expected a header row, then one row per example)")
-        header = [h.strip() for h in header]
-        rows = []
-        for row in reader:
-            if not row or all(not v.strip() for v in row):
-                continue  # blank lines, e.g. at the end of the file
-            if len(row) != len(header):
-                raise ValueError(f"load_csv: {path} line {reader.line_num} has {len(row)} fields, "
-                                 f"the header has {len(header)}")
-            rows.append((reader.line_num, row))
+def _read_rows(path: Path, delimiter: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            return _rows(csv.reader(f, delimiter=delimiter), path)
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"load_csv: {path} is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at offset "
+                         f"{exc.start} cannot be decoded; save the file as UTF-8 (a latin-1 file converts with "
+                         f"iconv -f latin1 -t utf-8)") from None
+    except csv.Error as exc:  # NUL bytes, a field over csv.field_size_limit(), a broken quote
+        raise ValueError(f"load_csv: {path} is not a readable CSV table ({exc})") from None
+
+
+def _rows(reader: Any, path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    header = next(reader, None)
+    if header is None:
+        raise ValueError(f"load_csv: {path} is empty (expected a header row, then one row per example)")
+    header = [h.strip() for h in header]
+    rows = []
+    for row in reader:
+        if not row or all(not v.strip() for v in row):
+            continue  # blank lines, e.g. at the end of the file
+        if len(row) != len(header):
+            raise ValueError(f"load_csv: {path} line {reader.line_num} has {len(row)} fields, "
+                             f"the header has {len(header)}")
+        rows.append((reader.line_num, row))
     if not rows:
         raise ValueError(f"load_csv: {path} has a header but no data rows")
     return header, rows
@@ -115,8 +127,10 @@ def load_csv(path: str | os.PathLike, target: str | int, delimiter: str = ",", d
     if task not in TASKS:
         raise ValueError(f"load_csv: task must be one of {TASKS}. Received: task={task!r}")
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"load_csv: no such file: {path}")
+    if not stat.S_ISREG(path.stat().st_mode):  # a folder, or a FIFO that would block
+        raise ValueError(f"load_csv: {path} is not a regular file; expected a CSV file")
     header, rows = _read_rows(path, delimiter)
     t = _target_index(header, target, path)
     unknown = [d for d in drop if d not in header]

@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/conv_speed.py [--batch 128] [--rounds 15] [--threads 2]
 
-(neurona keeps freed memory for reuse, see neurona.backend.retain_freed_memory; run with
-NEURONA_RETAIN_MEMORY=0 to see glibc's default behaviour.)
+(the whole comparison runs inside nr.performance(), as fit does: neurona keeps freed memory for
+reuse, see neurona.kernels.platform; run with NEURONA_RETAIN_MEMORY=0 to see glibc's default behaviour.)
 
 Network (Fashion-MNIST sized input, 28x28x1): Conv2D(32, 3, same, relu) -> MaxPool2D(2)
 -> Conv2D(64, 3, same, relu) -> MaxPool2D(2) -> Flatten -> Dense(128, relu) -> Dense(10),
@@ -29,7 +29,7 @@ import torch
 from neurona import functional as F
 from neurona import nn, optim
 from neurona.autograd import Function
-from neurona.functional import conv as C
+from neurona.kernels import fused, im2col as K
 
 
 def neurona_step_fn(x: np.ndarray, t: np.ndarray):
@@ -163,22 +163,22 @@ def _conv_pieces(batch: int, H: int, Cin: int, Cout: int) -> dict:
     W = rng.standard_normal((3, 3, Cin, Cout), dtype=np.float32)
     b = rng.standard_normal(Cout, dtype=np.float32)
     pads = (1, 1, 1, 1)
-    xpad = C.pad(x, pads)
-    cols = C.im2col(xpad, (3, 3), (H, H), (1, 1), (1, 1), ones_column=True)
+    xpad = K.pad(x, pads)
+    cols = K.im2col(xpad, (3, 3), (H, H), (1, 1), (1, 1), ones_column=True)
     Wb = np.concatenate([W.reshape(-1, Cout), b[None]])
     y = np.maximum(cols @ Wb, 0)
     g = rng.standard_normal(y.shape, dtype=np.float32)
     W2T = W.reshape(9 * Cin, Cout).T
     taps = np.moveaxis((g @ W2T).reshape(batch, H, H, 9, Cin), 3, 0)
     pieces = {
-        "pad": lambda: C.pad(x, pads),
-        "im2col": lambda: C.im2col(xpad, (3, 3), (H, H), (1, 1), (1, 1), ones_column=True),
+        "pad": lambda: K.pad(x, pads),
+        "im2col": lambda: K.im2col(xpad, (3, 3), (H, H), (1, 1), (1, 1), ones_column=True),
         "GEMM y": lambda: cols @ Wb,
         "relu": lambda: np.maximum(y, 0, out=y),
-        "relu mask": lambda: C.relu_mask(g, y),
+        "relu mask": lambda: fused.relu_mask(g, y),
         "GEMM gW,gb": lambda: cols.T @ g,
         "GEMM gx cols": lambda: g @ W2T,
-        "col2im": lambda: C.col2im(taps, x.shape, (3, 3), (1, 1), (1, 1), (1, 1)),
+        "col2im": lambda: K.col2im(taps, x.shape, (3, 3), (1, 1), (1, 1), (1, 1)),
     }
     if Cin == 1:  # the first layer needs no input gradient
         del pieces["GEMM gx cols"], pieces["col2im"]
@@ -227,6 +227,11 @@ def main() -> None:
     x = rng.random((args.batch, 28, 28, 1), dtype=np.float32)
     t = rng.integers(0, 10, args.batch)
 
+    with nr.performance():
+        report(args, x, t)
+
+
+def report(args: argparse.Namespace, x: np.ndarray, t: np.ndarray) -> None:
     ours, opt = neurona_step_fn(x, t)
     theirs = torch_step_fn(x, t)
     a, b = side_by_side(ours, theirs, args.rounds)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module
+from .compiled import usable
 from .threads import over_batch, parallel_for
 
 Pair = tuple[int, int]
@@ -111,13 +112,17 @@ def _tap_range(offset: int, stride: int, n_out: int, size: int) -> tuple[int, in
 
 
 def col2im(taps: Any, shape: tuple[int, ...], k: Pair, stride: Pair, dilation: Pair, top_left: Pair,
-           out: Any = None) -> Any:
+           out: Any = None, compiled: bool | None = None) -> Any:
     """Scatter-add per-tap values back onto the image: the adjoint of im2col.
 
     taps (kh*kw, N, Ho, Wo, C) (any strides): the value tap (a, b) of output pixel (i, j) sends to input
     pixel (i*sh + a*dh - top, j*sw + b*dw - left). One strided slice-add per tap (kh*kw in
     all, each over the whole batch); positions that fall in the padding are dropped.
     The result goes to ``out`` (overwritten) when given.
+
+    On the CPU a compiled kernel (``_numba.col2im_gather``) makes the same sums in one pass,
+    each pixel gathering its taps in this order: the same bits. ``compiled`` False runs these
+    array expressions instead (None: compiled when numba is available, see ``kernels.compiled``).
     """
     xp = get_array_module(taps)
     gx = xp.empty(shape, taps.dtype) if out is None else out
@@ -139,6 +144,15 @@ def col2im(taps: Any, shape: tuple[int, ...], k: Pair, stride: Pair, dilation: P
     # copied in instead of added onto zeros: one pass fewer.
     full = next((a for a in adds if gx[:1, a[0], a[1]].shape == gx[:1].shape), None)
     rest = [a for a in adds if a is not full]
+
+    cols = xp.moveaxis(taps, 0, 3)  # (N, Ho, Wo, kh*kw, C): contiguous when taps is a view of g @ W2^T
+    kernels = usable(taps, gx, use=compiled if compiled is not None else (None if cols.flags.c_contiguous else False))
+    if kernels is not None:
+        first = -1 if full is None else full[2]
+        cols = np.ascontiguousarray(cols)
+        over_batch(lambda s: kernels.col2im_gather(cols[s], gx[s], k[0], k[1], *stride, *dilation, *top_left, first),
+                   gx, passes=len(adds))
+        return gx
 
     def scatter(s: slice) -> None:
         if full is None:

@@ -1,0 +1,61 @@
+"""The compiled (numba) CPU kernels. Imported on first use by ``compiled.py``; each function
+here has an array-expression twin (named in its docstring) that gives the same numbers.
+
+The kernels release the GIL (``nogil``), so neurona's own threads run them in parallel on
+disjoint parts of the batch; they never start threads of their own.
+"""
+
+from __future__ import annotations
+
+import numba
+
+jit = numba.njit(cache=True, nogil=True)
+
+
+@jit
+def col2im_gather(cols, gx, kh, kw, sh, sw, dh, dw, top, left, first):  # pragma: no cover - compiled
+    """gx[n, y, x, c] = sum over taps (a, b) of cols[n, i, j, a*kw + b, c] where
+    (y, x) = (i*sh + a*dh - top, j*sw + b*dw - left): the twin of ``im2col.col2im``'s slice-adds.
+
+    Each pixel gathers its taps in the same order as the twin adds them (tap ``first``,
+    the one that reaches every pixel, when >= 0, then the others in (a, b) order), so the
+    sums are the same bits. cols (N, Ho, Wo, kh*kw, C), gx (N, H, W, C).
+    """
+    N, H, W, C = gx.shape
+    Ho, Wo = cols.shape[1], cols.shape[2]
+    for n in range(N):
+        for y in range(H):
+            for x in range(W):
+                out = gx[n, y, x]
+                if first >= 0:
+                    src = cols[n, (y + top - (first // kw) * dh) // sh, (x + left - (first % kw) * dw) // sw, first]
+                    for c in range(C):
+                        out[c] = src[c]
+                else:
+                    out[:] = 0.0
+                for a in range(kh):
+                    i = y + top - a * dh
+                    if i < 0:
+                        break
+                    if sh != 1:
+                        if i % sh != 0:
+                            continue
+                        i //= sh
+                    if i >= Ho:
+                        continue
+                    for b in range(kw):
+                        t = a * kw + b
+                        j = x + left - b * dw
+                        if j < 0:
+                            break
+                        if t == first:
+                            continue
+                        if sw != 1:
+                            if j % sw != 0:
+                                continue
+                            j //= sw
+                        if j >= Wo:
+                            continue
+                        src = cols[n, i, j, t]
+                        for c in range(C):
+                            out[c] += src[c]

@@ -1,0 +1,123 @@
+"""neurona.kernels: every compiled kernel against its array-expression twin, and the geometry.
+
+The compiled (numba) kernels make the same sums in the same order as their NumPy twins,
+so they are compared bit for bit; the ops that call them are compared with the twin
+switched on (NEURONA_NUMBA=0) and checked by gradcheck in float64 elsewhere
+(tests/test_conv_pool.py runs with whatever is installed: the compiled kernels when numba is).
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import neurona as nr
+from neurona import functional as F
+from neurona.kernels import compiled
+from neurona.kernels.convolution import ConvGeometry
+from neurona.kernels.im2col import col2im, im2col, pad
+from neurona.testing import gradcheck
+
+needs_numba = pytest.mark.skipif(not compiled.enabled(), reason="numba is not installed (or NEURONA_NUMBA=0)")
+
+# (N, H, W, C, kernel, stride, dilation, (top, left)): col2im onto an (N, H, W, C) image
+COL2IM_CASES = [
+    (2, 7, 7, 3, (3, 3), (1, 1), (1, 1), (1, 1)),    # "same": the centre tap reaches every pixel
+    (2, 10, 10, 6, (5, 5), (1, 1), (1, 1), (0, 0)),  # LeNet's second layer ("valid")
+    (3, 8, 9, 4, (3, 3), (2, 2), (1, 1), (1, 1)),    # stride 2, odd width
+    (1, 9, 9, 2, (3, 2), (2, 1), (2, 1), (2, 0)),    # dilation, uneven kernel and stride
+    (2, 5, 5, 1, (1, 1), (2, 2), (1, 1), (0, 0)),    # a 1x1 kernel with stride: pixels no tap reaches
+]
+
+
+def _taps(case, dtype, rng):
+    N, H, W, C, k, s, d, tl = case
+    Ho = (H + 2 * tl[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1
+    Wo = (W + 2 * tl[1] - d[1] * (k[1] - 1) - 1) // s[1] + 1
+    cols = rng.standard_normal((N, Ho, Wo, k[0] * k[1], C)).astype(dtype)
+    return np.moveaxis(cols, 3, 0)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", COL2IM_CASES)
+def test_compiled_col2im_gives_the_twins_bits(case, dtype, rng):
+    taps = _taps(case, dtype, rng)
+    N, H, W, C, k, s, d, tl = case
+    twin = col2im(taps, (N, H, W, C), k, s, d, tl, compiled=False)
+    fast = col2im(taps, (N, H, W, C), k, s, d, tl, compiled=True)
+    assert fast.dtype == twin.dtype == dtype
+    np.testing.assert_array_equal(fast, twin)
+
+
+@pytest.mark.parametrize("case", COL2IM_CASES)
+def test_col2im_is_the_adjoint_of_im2col(case, rng):
+    """<im2col(x), t> == <x, col2im(t)> for random x and t: col2im adds each tap where im2col read it."""
+    N, H, W, C, k, s, d, tl = case
+    taps = _taps(case, np.float64, rng)
+    Ho, Wo = taps.shape[2:4]
+    x = rng.standard_normal((N, H, W, C))
+    pads = (tl[0], tl[0] + H, tl[1], tl[1] + W)  # generous bottom/right padding: the windows never run out
+    cols = im2col(pad(x, pads), k, (Ho, Wo), s, d)
+    lhs = float((cols * np.moveaxis(taps, 0, 3).reshape(cols.shape)).sum())
+    rhs = float((x * col2im(taps, x.shape, k, s, d, tl)).sum())
+    assert lhs == pytest.approx(rhs, rel=1e-10)
+
+
+def _conv_grads(monkeypatch, numba: str, stride: int, padding):
+    monkeypatch.setenv("NEURONA_NUMBA", numba)
+    rng = np.random.default_rng(0)
+    x = nr.tensor(rng.standard_normal((3, 9, 9, 4)), requires_grad=True)
+    w = nr.tensor(rng.standard_normal((3, 3, 4, 8)), requires_grad=True)  # more outputs than inputs: col2im
+    b = nr.tensor(rng.standard_normal(8), requires_grad=True)
+    y = F.conv2d(x, w, b, stride=stride, padding=padding, activation="relu")
+    (y * nr.tensor(rng.standard_normal(y.shape))).sum().backward()
+    return [y.numpy(), x.grad, w.grad, b.grad]
+
+
+@needs_numba
+@pytest.mark.parametrize("stride, padding", [(1, "same"), (2, "same"), (1, "valid")])
+def test_conv2d_backward_is_the_same_with_and_without_compiled_kernels(monkeypatch, stride, padding):
+    fast = _conv_grads(monkeypatch, "1", stride, padding)
+    twin = _conv_grads(monkeypatch, "0", stride, padding)
+    for a, b in zip(fast, twin):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("numba", ["1", "0"])
+def test_conv2d_transpose_gradcheck_on_both_paths(monkeypatch, numba, rng):
+    monkeypatch.setenv("NEURONA_NUMBA", numba)
+    x = rng.standard_normal((2, 3, 3, 2))
+    w = rng.standard_normal((3, 3, 2, 3))
+    assert gradcheck(lambda a, b: F.conv2d_transpose(a, b, stride=2, padding="same"), x, w)
+
+
+def test_the_compiled_switch_refuses_what_it_cannot_run(rng):
+    a = rng.standard_normal((2, 3)).astype(np.int64)
+    assert compiled.usable(a) is None
+    with pytest.raises(ValueError, match="NumPy float32/float64"):
+        compiled.usable(a, use=True)
+
+
+def test_import_neurona_does_not_import_numba():
+    """numba is loaded on the first compiled kernel's call, so importing neurona stays fast."""
+    code = "import sys, neurona; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, pads, bias, pool_major, out_hw, pointwise, bias_column", [
+    ((8, 28, 28, 1), (5, 5, 1, 6), (1, 1), (2, 2, 2, 2), True, False, (28, 28), False, True),
+    ((8, 14, 14, 6), (5, 5, 6, 16), (1, 1), (0, 0, 0, 0), True, False, (10, 10), False, True),
+    ((8, 16, 16, 16), (3, 3, 16, 32), (2, 2), (0, 1, 0, 1), False, False, (8, 8), False, False),
+    ((8, 7, 7, 4), (1, 1, 4, 4), (1, 1), (0, 0, 0, 0), True, False, (7, 7), True, False),
+    ((8, 7, 7, 4), (1, 1, 4, 4), (1, 1), (0, 0, 0, 0), True, True, (7, 7), False, True),
+])
+def test_conv_geometry(x_shape, w_shape, stride, pads, bias, pool_major, out_hw, pointwise, bias_column):
+    geo = ConvGeometry.of(x_shape, w_shape, stride, pads, (1, 1), bias, pool_major)
+    assert geo.out_hw == out_hw and geo.pointwise == pointwise and geo.bias_column == bias_column
+    assert geo.kernel == w_shape[:2] and geo.in_hw == x_shape[1:3] and 1 <= geo.chunk <= x_shape[0]
+    W = np.ones(w_shape, np.float32)
+    assert geo.kernel_matrix(W, np.ones(w_shape[3], np.float32)).shape == (np.prod(w_shape[:3]) + bias_column,
+                                                                            w_shape[3])

@@ -1,7 +1,10 @@
 """Ready-made networks, by name: ``nr.models.get("cnn", input_shape=(28, 28, 1), num_classes=10)``.
 
-Each builder returns a built ``nn.Sequential`` that outputs logits. Images are
-channels-last (H, W, C); a flat input (features,) suits the MLP.
+Each builder returns a built model (an ``nn.Sequential``, or an ``nn.Model`` for the networks
+with branches: GoogLeNet, the ResNets, U-Net) that outputs logits. Images are channels-last
+(H, W, C); a flat input (features,) suits the MLP. The course's CNNs from AlexNet on live in
+one module per family (alexnet.py, vgg.py, googlenet.py, resnet.py, unet.py) and are listed
+in ``MODELS`` below; each takes ``width`` to scale its channels down for a laptop.
 """
 
 from __future__ import annotations
@@ -10,6 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import nn
+from .alexnet import alexnet, zfnet
+from .googlenet import googlenet
+from .resnet import resnet18, resnet34, resnet50, se_resnet
+from .unet import unet
+from .vgg import vgg11, vgg16
 
 
 def mlp(input_shape: tuple[int, ...] = (784,), num_classes: int = 10, hidden: tuple[int, ...] = (100,),
@@ -85,15 +93,25 @@ def _built(layers: list[nn.Module], input_shape: tuple[int, ...], name: str) -> 
     return model
 
 
-MODELS: dict[str, Callable[..., nn.Sequential]] = {
+MODELS: dict[str, Callable[..., nn.Module]] = {
     "mlp": mlp,
     "cnn": reference_cnn,
     "lenet5": lenet5,
     "resnet20": resnet20,
+    "alexnet": alexnet,
+    "zfnet": zfnet,
+    "vgg11": vgg11,
+    "vgg16": vgg16,
+    "googlenet": googlenet,
+    "resnet18": resnet18,
+    "resnet34": resnet34,
+    "resnet50": resnet50,
+    "se_resnet": se_resnet,
+    "unet": unet,
 }
 
 
-def get(name: str, input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -> nn.Sequential:
+def get(name: str, input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -> nn.Module:
     """Build a zoo model by name for inputs of ``input_shape`` (one sample, no batch axis)."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}. Available: {', '.join(sorted(MODELS))}")

@@ -34,8 +34,10 @@ from .module import (
     find_layer_class,
     reset_names,
     serialize_layer,
+    shapes_only,
 )
 from .normalization import BatchNorm, BatchNormalization, LayerNorm, LayerNormalization
+from .padding import ZeroPadding2D
 from .pooling import (
     AveragePooling2D,
     AvgPool2D,

@@ -79,6 +79,26 @@ def reset_names() -> None:
     _name_counts.clear()
 
 
+_shapes_only = [False]
+
+
+@contextlib.contextmanager
+def shapes_only() -> Iterator[None]:
+    """Inside the block, ``add_weight`` makes read-only zero weights that take no memory and draw no
+    random numbers: for counting the parameters and shapes of a big model (AlexNet at 227x227, VGG)
+    in a fraction of a second. Such a model computes with zeros and cannot be trained.
+
+    >>> with nn.shapes_only():
+    ...     print(nr.models.alexnet().count_params())
+    """
+    was = _shapes_only[0]
+    _shapes_only[0] = True
+    try:
+        yield
+    finally:
+        _shapes_only[0] = was
+
+
 class Parameter(Tensor):
     """A tensor that a Module owns and an optimizer updates (``requires_grad`` is True).
 
@@ -192,7 +212,7 @@ class Module:
                 raise WeightBudgetError(f"{self.name}: weight {name!r} of shape {shape} needs {need} bytes, "
                                         f"more than the {budget[0]} bytes left")
             budget[0] -= need
-        data = init(shape, dtype=dtype)
+        data = np.broadcast_to(np.zeros((), dtype), shape) if _shapes_only[0] else init(shape, dtype=dtype)
         p = Parameter(data, dtype=dtype, requires_grad=trainable and self._trainable, name=name,
                       regularizer=get_regularizer(regularizer))
         setattr(self, name, p)

@@ -84,7 +84,7 @@ def check_batch_axis(model: Any, x: np.ndarray, what: str = "x") -> None:
         probe.eval()
         try:
             with no_grad():
-                takes = all(tuple(probe(Tensor(x[:n].astype(backend.get_default_dtype()))).shape)[:1] == (len(x[:n]),)
+                takes = all(tuple(probe(Tensor(x[:n], device=backend.get_device())).shape)[:1] == (len(x[:n]),)
                             for n in (2, 3))
         except Exception:  # noqa: BLE001 - any failure means it does not take one number per sample
             takes = False

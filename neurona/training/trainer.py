@@ -23,11 +23,11 @@ import numpy as np
 from .. import backend, optim
 from .. import losses as L
 from ..autograd import Tensor, enable_grad, no_grad
+from ..kernels import performance
 from ..nn.module import structure_version
 from . import data as D
 from .callback import CallbackList
 from .history import History
-from ..kernels import performance
 from .loop import fit
 
 OPTIMIZERS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
@@ -351,7 +351,7 @@ def check_weights_finite(model: Any, what: str) -> None:
     """ValueError naming the first parameter holding NaN or Inf (a model that diverged)."""
     for name, p in model.named_parameters():
         a = p.data
-        if a.size and not (math.isfinite(float(a.min())) and math.isfinite(float(a.max()))):
+        if a.size and not (np.isfinite(backend.to_numpy(a.min())) and np.isfinite(backend.to_numpy(a.max()))):
             raise ValueError(f"{what}: the model's weights are not finite ({name} holds NaN or Inf), so its outputs "
                              "mean nothing; training diverged: reload a saved model or train again (lower the "
                              "learning rate, clip gradients)")

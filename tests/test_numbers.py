@@ -38,6 +38,8 @@ def test_evaluate_on_zero_samples_is_an_error():
     m.fit(x, y, epochs=1, verbose=0)
     with pytest.raises(ValueError, match="evaluate: x has no samples"):
         m.evaluate(x[:0], y[:0])
+    with pytest.raises(ValueError, match="validation_data has no samples"):
+        m.fit(x, y, validation_data=(x[:0], y[:0]), epochs=1, verbose=0)
 
 
 @pytest.mark.parametrize("built", [False, True])

@@ -36,6 +36,8 @@ def _validation(trainer: Any, validation_data: Any) -> tuple[Any, Any, Any]:
                          f"Received: {type(validation_data).__name__}")
     xv, yv = D.checked_pair(validation_data[0], validation_data[1], prefix="validation_data ",
                             dtype=trainer.dtype)
+    if len(xv) == 0:
+        raise ValueError("validation_data has no samples (a validation loss over zero samples means nothing)")
     D.check_batch_axis(trainer.model, xv, "validation_data x")
     wv = validation_data[2] if len(validation_data) == 3 else None
     return xv, yv, wv

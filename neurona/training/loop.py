@@ -118,7 +118,8 @@ class LastFinite:
     ``save`` runs once per step, after a finite loss and before the update: one copy of
     each parameter into a buffer allocated once (the optimizer's update reads and writes
     every parameter several times, so this adds little). When the next loss is not
-    finite, ``restore`` puts back the weights that gave the last finite loss.
+    finite, ``restore`` puts back the weights that gave the last finite loss. The optimizer's
+    state (moments, step counts) stays as it is.
     """
 
     def __init__(self, model: Any) -> None:
@@ -149,7 +150,8 @@ class LastFinite:
             self.model.load_state_dict({k: backend.to_numpy(v) for k, v in self.buffers.items()}, strict=False)
         epoch, batch = self.where
         return (f"the model was put back to the last weights that gave a finite loss (those of epoch {epoch + 1}, "
-                f"batch {batch + 1}, before its update)")
+                f"batch {batch + 1}, before its update; the optimizer's state was not rolled back, so compile again "
+                "before training on)")
 
 
 def _epochs(trainer, source, val, cbs, history, running, epochs, batch_hooks, val_batch_size) -> None:

@@ -245,3 +245,15 @@ def test_datasets_models_and_version(cli):
     assert status == 0 and "cnn" in out and "421,642" in out and "resnet20" in out
     status, out, _ = cli("--version")
     assert status == 0 and out.strip() == f"neurona {nr.__version__}"
+
+
+def test_many_classes_give_a_bounded_plot_and_no_giant_table(cli, tmp_path):
+    rng = np.random.default_rng(3)
+    y = np.repeat(np.arange(0, 600, 10), 4)  # 60 classes with labels 0, 10, ..., 590
+    write_table(tmp_path / "many.csv", y, rng.normal(size=(len(y), 3)))
+    status, out, err = cli("train", "--data", tmp_path / "many.csv", "--epochs", "1", "--out", tmp_path / "r",
+                           "--verbose", "0", "--task", "classification", "--test-split", "0.5")
+    assert status == 0, err
+    assert "60 classes" in out and "too many to print" in out
+    width, height = Image.open(tmp_path / "r" / "confusion_matrix.png").size
+    assert width <= 1600 and height <= 1500  # 14-inch side at 100 dpi, plus the colour bar

@@ -83,6 +83,10 @@ def _base_names(logs: Mapping[str, Any]) -> list[str]:
 
 
 # ---------------------------------------------------------------- confusion matrix
+MAX_MATRIX_INCHES = 14.0
+MAX_TICK_LABELS = 50
+
+
 def plot_confusion_matrix(y_true: Any = None, y_pred: Any = None, *, matrix: Any = None,
                           class_names: Sequence[str] | None = None, normalize: str | None = None,
                           cmap: str = "Blues", title: str | None = None, path: SavePath = None) -> Figure:
@@ -115,7 +119,7 @@ def plot_confusion_matrix(y_true: Any = None, y_pred: Any = None, *, matrix: Any
         total = {"true": values.sum(axis=1, keepdims=True), "pred": values.sum(axis=0, keepdims=True),
                  "all": values.sum()}[normalize]
         values = np.divide(values, total, out=np.zeros_like(values), where=total > 0)
-    side = max(4.0, 0.55 * n + 2.5)
+    side = min(max(4.0, 0.55 * n + 2.5), MAX_MATRIX_INCHES)  # bounded: 1000 classes must not make a 550-inch figure
     fig = new_figure(side + 1.0, side)
     ax = fig.subplots()
     image = ax.imshow(values, cmap=cmap, vmin=0, vmax=values.max() if values.max() > 0 else 1)
@@ -128,8 +132,13 @@ def plot_confusion_matrix(y_true: Any = None, y_pred: Any = None, *, matrix: Any
                 text = f"{values[i, j]:.2f}" if normalize else f"{int(counts[i, j])}"
                 ax.text(j, i, text, ha="center", va="center", fontsize=size, color="white" if dark[i, j] else "black")
     long_names = max(map(len, names)) > 5
-    ax.set_xticks(range(n), names, rotation=45 if long_names else 0, ha="right" if long_names else "center")
-    ax.set_yticks(range(n), names)
+    step = math.ceil(n / MAX_TICK_LABELS)  # with many classes, label every step-th so the names stay legible
+    ticks = list(range(0, n, step))
+    shown = [names[i][:20] for i in ticks]
+    small = {"fontsize": 7} if len(ticks) > 30 else {}
+    ax.set_xticks(ticks, shown, rotation=45 if long_names or len(ticks) > 30 else 0,
+                  ha="right" if long_names or len(ticks) > 30 else "center", **small)
+    ax.set_yticks(ticks, shown, **small)
     ax.set_xlabel("predicted label")
     ax.set_ylabel("true label")
     total = counts.sum()

@@ -220,3 +220,26 @@ def test_misuse_gives_clear_errors():
     twin = nn.Dense(2, name="twin")
     with pytest.raises(ValueError, match="two different layers are named 'twin'"):
         nn.Model(x, nn.add(twin(x), nn.Dense(2, name="twin")(x)))
+
+
+def test_layer_output_gives_a_sub_model_and_leaves_attributes_named_output_alone():
+    x = nn.Input((4,))
+    hidden = nn.Dense(3, activation="relu", name="hidden")
+    y = nn.Dense(2)(hidden(x))
+    model = nn.Model(x, y)
+    features = nn.Model(model.input, model.get_layer("hidden").output)
+    xs = _rand(2, 4)
+    np.testing.assert_array_equal(features.predict(xs), hidden(nr.tensor(xs)).numpy())
+    assert model.output is y and hidden.input is x.symbolic_output
+    with pytest.raises(AttributeError, match="has no output: a layer's input and output are defined once"):
+        nn.Dense(2).output
+
+    class Net(nn.Module):  # PyTorch style: an attribute called "output" is an ordinary layer
+        def __init__(self):
+            super().__init__()
+            self.output = nn.Dense(2)
+
+        def forward(self, t):
+            return self.output(t)
+
+    assert Net()(xs).shape == (2, 2)

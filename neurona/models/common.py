@@ -42,3 +42,12 @@ def built(layers: list[nn.Module], input_shape: tuple[int, ...], name: str) -> n
 def pool_out(size: int, k: int, s: int) -> int:
     """The output size of a "valid" pooling window k with stride s."""
     return (size - k) // s + 1
+
+
+def with_weights(model: nn.Module, weights: str | None) -> nn.Module:
+    """``model`` with a PyTorch state dict from a safetensors file copied in (see ``weights.py``), if given."""
+    if weights is not None:
+        from .weights import load_torch_weights  # imported on use: reading files is not needed to build
+
+        load_torch_weights(model, weights)
+    return model

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import nn
-from .common import LARGE_INPUT, check_common, image_shape, scaled
+from .common import LARGE_INPUT, check_common, image_shape, scaled, with_weights
 
 # blocks per stage and the block kind, as torchvision's resnet18/34/50/101/152
 DEPTHS: dict[int, tuple[str, tuple[int, int, int, int]]] = {
@@ -77,19 +77,19 @@ def resnet18(input_shape: tuple[int, ...] = (224, 224, 3), num_classes: int = 10
     times ``width``, global average pooling and a dense layer: 11.7M parameters at width 1.
     ``weights``: a safetensors file of torchvision's resnet18 state dict (see ``weights.py``).
     """
-    return _with_weights(_resnet(18, input_shape, num_classes, width, None, "resnet18"), weights)
+    return with_weights(_resnet(18, input_shape, num_classes, width, None, "resnet18"), weights)
 
 
 def resnet34(input_shape: tuple[int, ...] = (224, 224, 3), num_classes: int = 1000, width: float = 1.0,
              weights: str | None = None) -> nn.Model:
     """ResNet-34 (He et al., 2015): the basic-block ResNet with 3, 4, 6, 3 blocks per stage (21.8M parameters)."""
-    return _with_weights(_resnet(34, input_shape, num_classes, width, None, "resnet34"), weights)
+    return with_weights(_resnet(34, input_shape, num_classes, width, None, "resnet34"), weights)
 
 
 def resnet50(input_shape: tuple[int, ...] = (224, 224, 3), num_classes: int = 1000, width: float = 1.0,
              weights: str | None = None) -> nn.Model:
     """ResNet-50 (He et al., 2015): bottleneck blocks (1x1 down, 3x3, 1x1 up) make depth cheap (25.6M parameters)."""
-    return _with_weights(_resnet(50, input_shape, num_classes, width, None, "resnet50"), weights)
+    return with_weights(_resnet(50, input_shape, num_classes, width, None, "resnet50"), weights)
 
 
 def se_resnet(depth: int = 18, input_shape: tuple[int, ...] = (224, 224, 3), num_classes: int = 1000,
@@ -100,12 +100,5 @@ def se_resnet(depth: int = 18, input_shape: tuple[int, ...] = (224, 224, 3), num
     sigmoid(Dense(relu(Dense(global average of F(x))))) with a bottleneck of C / ``ratio``
     units, before adding the shortcut (see ``nn.SqueezeExcite``).
     """
-    return _with_weights(_resnet(depth, input_shape, num_classes, width, ratio, f"se_resnet{depth}"), weights)
+    return with_weights(_resnet(depth, input_shape, num_classes, width, ratio, f"se_resnet{depth}"), weights)
 
-
-def _with_weights(model: nn.Model, weights: str | None) -> nn.Model:
-    if weights is not None:
-        from .weights import load_torch_weights
-
-        load_torch_weights(model, weights)
-    return model

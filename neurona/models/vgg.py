@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import nn
-from .common import built, check_common, image_shape, scaled
+from .common import built, check_common, image_shape, scaled, with_weights
 
 # The paper's configurations A (11 weight layers) and D (16): channels, "M" for a 2x2 max pool.
 CONFIGS: dict[int, list] = {
@@ -50,12 +50,16 @@ def vgg(depth: int = 16, input_shape: tuple[int, ...] = (224, 224, 3), num_class
 
 
 def vgg11(input_shape: tuple[int, ...] = (224, 224, 3), num_classes: int = 1000, width: float = 1.0,
-          **kwargs) -> nn.Sequential:
-    """VGG-11 (Simonyan & Zisserman, 2014): eight 3x3 convolutions and three dense layers (configuration A)."""
-    return vgg(11, input_shape, num_classes, width, **kwargs)
+          weights: str | None = None, **kwargs) -> nn.Sequential:
+    """VGG-11 (Simonyan & Zisserman, 2014): eight 3x3 convolutions and three dense layers (configuration A).
+
+    ``weights``: a safetensors file of torchvision's vgg11 state dict (224x224 inputs; see ``weights.py``)."""
+    return with_weights(vgg(11, input_shape, num_classes, width, **kwargs), weights)
 
 
 def vgg16(input_shape: tuple[int, ...] = (224, 224, 3), num_classes: int = 1000, width: float = 1.0,
-          **kwargs) -> nn.Sequential:
-    """VGG-16 (Simonyan & Zisserman, 2014): thirteen 3x3 convolutions and three dense layers (configuration D)."""
-    return vgg(16, input_shape, num_classes, width, **kwargs)
+          weights: str | None = None, **kwargs) -> nn.Sequential:
+    """VGG-16 (Simonyan & Zisserman, 2014): thirteen 3x3 convolutions and three dense layers (configuration D).
+
+    ``weights``: a safetensors file of torchvision's vgg16 state dict (224x224 inputs; see ``weights.py``)."""
+    return with_weights(vgg(16, input_shape, num_classes, width, **kwargs), weights)

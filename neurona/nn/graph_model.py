@@ -138,6 +138,16 @@ class Model(Module):
         """The layers, inputs first, then in the order they are first called."""
         return list(self._modules.values())
 
+    @property
+    def input(self) -> Any:
+        """The model's symbolic input(s), as given (Keras's ``model.input``)."""
+        return self.inputs
+
+    @property
+    def output(self) -> Any:
+        """The model's symbolic output(s), as given (Keras's ``model.output``)."""
+        return self.outputs
+
     def get_layer(self, name: str) -> Module:
         """The layer called ``name``."""
         if name not in self._modules:

@@ -182,6 +182,18 @@ class Module:
             d["_buffers"][name] = True
         object.__setattr__(self, name, value)
 
+    def __getattr__(self, name: str) -> Any:
+        """Only for names not found otherwise: ``layer.output`` / ``layer.input``, the symbolic tensors
+        of the layer's first call in a functional model (as Keras: ``nn.Model(x, base.get_layer("pool").output)``)."""
+        if name in ("output", "input"):
+            nodes = self.__dict__.get("_nodes")
+            if nodes:
+                node = nodes[0]
+                return node.out_structure if name == "output" or node.inputs is None else node.inputs
+            raise AttributeError(f"layer '{self.__dict__.get('name')}' has no {name}: a layer's input and output "
+                                 "are defined once it is called on symbolic tensors (from nn.Input)")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
     def __delattr__(self, name: str) -> None:
         for registry in (self._parameters, self._modules, self._buffers):
             registry.pop(name, None)

@@ -226,6 +226,7 @@ class Conv2dTranspose(Function):
     (one GEMM), then col2im. Backward, with g = dL/dy (times y > 0 for ReLU):
     cols = im2col(g padded back to the full size) (N*H*W, kh*kw*C_out), then
     gx = cols @ W^T (as (kh*kw*C_out, C_in)), gW = x2^T cols, gb = sum of g.
+    Twin: ``neurona.functional.reference.conv2d_transpose``.
     """
 
     def __init__(self, stride: Pair, dilation: Pair, top_left: Pair, out_hw: Pair, relu: bool):

@@ -33,7 +33,8 @@ class Conv2dMaxPoolRelu(Conv2d):
 
     The patch matrix's rows are in pooling-window order (``im2col(pool_major=True)``), so
     the GEMM's output is the four pixels of every window as four contiguous blocks, and
-    the pooling, forward and backward, runs on whole contiguous arrays.
+    the pooling, forward and backward, runs on whole contiguous arrays (``kernels.pooling``).
+    The three ops in a row are its twin: ``neurona.functional.reference.conv2d_relu_max_pool2d``.
     """
 
     pool_major = True

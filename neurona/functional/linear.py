@@ -20,7 +20,9 @@ class Linear(Function):
     Backward first takes the activation's derivative from the saved output y
     (relu: y > 0; sigmoid: y (1 - y); tanh: 1 - y^2), giving g = dL/d(xW + b); then
     gW = x^T g, gb = sum of g over the batch, gx = g W^T. Fusing saves the
-    intermediate arrays and Python calls of three separate ops.
+    intermediate arrays and Python calls of three separate ops. Large products are split
+    over neurona's threads (``kernels.parallel_matmul``); the twin composed of autograd
+    ops is ``neurona.functional.reference.dense``.
     """
 
     def __init__(self, activation: str | None):

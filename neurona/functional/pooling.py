@@ -153,7 +153,7 @@ class AvgPool2d(_Pool):
 
     With "same" padding the divisor counts only pixels inside the image (as Keras),
     so border windows are not pulled towards zero. Backward: each pixel of a window
-    receives gy / count.
+    receives gy / count. Twin: ``neurona.functional.reference.avg_pool2d``.
     """
 
     def forward(self, x):

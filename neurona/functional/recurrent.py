@@ -129,7 +129,8 @@ def _T(a):
 
 
 class SimpleRNN(_Recurrence):
-    """h_t = act(x_t W + h_{t-1} U + b).  Backward: dz_t = (dL/dh_t) act'(z_t), dL/dh_{t-1} += dz_t U^T."""
+    """h_t = act(x_t W + h_{t-1} U + b).  Backward: dz_t = (dL/dh_t) act'(z_t), dL/dh_{t-1} += dz_t U^T.
+    Twin: ``neurona.functional.reference.simple_rnn``."""
 
     def forward(self, x, W, U, b=None, h0=None):
         xp = get_array_module(x)
@@ -170,6 +171,7 @@ class LSTM(_Recurrence):
     Backward per step, with dh and dc the gradients reaching h_t and c_t:
       dc += dh o act'(c_t);  dz_o = dh act(c_t) sigma';  dz_i = dc g sigma';  dz_f = dc c_{t-1} sigma';
       dz_c = dc i act';  dL/dc_{t-1} = dc f;  dL/dh_{t-1} = dz U^T.
+    The plain twin, one step of autograd at a time: ``neurona.functional.reference.lstm``.
     """
 
     def forward(self, x, W, U, b=None, h0=None, c0=None):
@@ -247,6 +249,7 @@ class GRU(_Recurrence):
     Backward per step, dh reaching h_t: dpre_h = dh (1 - z) act';  dpre_z = dh (h_{t-1} - h~) sigma';
     dpre_r = dpre_h a_h sigma' (reset after) or (dpre_h U_h^T) h_{t-1} sigma' (before);
     dL/dh_{t-1} = dh z + (gradients of the recurrent products).
+    Twin: ``neurona.functional.reference.gru``.
     """
 
     def __init__(self, activation: str, recurrent_activation: str, go_backwards: bool, reset_after: bool):

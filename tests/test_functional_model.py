@@ -232,7 +232,7 @@ def test_layer_output_gives_a_sub_model_and_leaves_attributes_named_output_alone
     np.testing.assert_array_equal(features.predict(xs), hidden(nr.tensor(xs)).numpy())
     assert model.output is y and hidden.input is x.symbolic_output
     with pytest.raises(AttributeError, match="has no output: a layer's input and output are defined once"):
-        nn.Dense(2).output
+        _ = nn.Dense(2).output
 
     class Net(nn.Module):  # PyTorch style: an attribute called "output" is an ordinary layer
         def __init__(self):
@@ -243,3 +243,30 @@ def test_layer_output_gives_a_sub_model_and_leaves_attributes_named_output_alone
             return self.output(t)
 
     assert Net()(xs).shape == (2, 2)
+
+
+def test_multi_input_fit_evaluate_predict_save_with_lists_of_arrays(tmp_path):
+    nr.manual_seed(0)
+    a, b = nn.Input((6,), name="a"), nn.Input((3, 2), name="b")
+    h = nn.concatenate([nn.Dense(8, activation="relu")(a), nn.Flatten()(b)])
+    model = nn.Model([a, b], nn.Dense(3)(h))
+    rng = np.random.default_rng(0)
+    xa, xb = rng.standard_normal((64, 6)).astype(np.float32), rng.standard_normal((64, 3, 2)).astype(np.float32)
+    y = (xa[:, 0] > 0).astype(int) + (xb[:, 0, 0] > 0)
+    model.compile(nr.optim.Adam(lr=0.02), "cross_entropy", ["accuracy"])
+    hist = model.fit([xa, xb], y, epochs=15, batch_size=16, verbose=0, validation_data=([xa, xb], y))
+    assert hist.history["loss"][-1] < 0.7 * hist.history["loss"][0]
+    assert hist.history["val_accuracy"][-1] > 0.7
+    np.testing.assert_array_equal(model.predict([xa, xb]), model([xa, xb]).numpy())
+    by_list, by_dict = model.evaluate([xa, xb], y), model.evaluate({"b": xb, "a": xa}, y)
+    assert by_list == by_dict
+    model.train_step([xa[:8], xb[:8]], y[:8])
+    path = tmp_path / "two_inputs.neurona"
+    model.save(path)
+    np.testing.assert_array_equal(nr.load_model(path).predict([xa, xb]), model.predict([xa, xb]))
+    with pytest.raises(ValueError, match="has 2 inputs"):
+        model.fit(xa, y, verbose=0)
+    with pytest.raises(ValueError, match=r"same number of samples.*'b': 10"):
+        model.fit([xa, xb[:10]], y, verbose=0)
+    with pytest.raises(ValueError, match=r"x for input 'b' must have shape \(N, 3, 2\)"):
+        model.predict([xa, xb.reshape(64, 6)])

@@ -16,10 +16,15 @@ each layer's inputs ("Connected to"), and ``get_config`` stores the graph as JSO
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from .. import backend
+from ..autograd import Tensor
 from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from .module import Module, deserialize_layer, serialize_layer
 from .summary import _buffer_count, _count
@@ -102,8 +107,10 @@ class Model(Module):
             self._modules[layer.name] = layer
         self._plan()
         d["built"] = True
-        shapes = [t.shape for t in in_leaves]
-        d["input_shape"] = shapes[0] if len(shapes) == 1 else shapes
+        # input_shape is the first input's (what saving and Sequential-style code read, one tuple);
+        # input_shapes lists every input's.
+        d["input_shapes"] = [t.shape for t in in_leaves]
+        d["input_shape"] = d["input_shapes"][0]
         outs = [t.shape for t in out_leaves]
         d["output_shape"] = outs[0] if len(outs) == 1 else outs
         for n in d["_nodes_in_order"]:  # the examples were for shape inference; recomputed if ever needed
@@ -182,6 +189,8 @@ class Model(Module):
                          f"or a dict by name. Received: {got}")
 
     def forward(self, *args: Any) -> Any:
+        if self.__dict__.get("_packed") and len(args) == 1 and isinstance(args[0], Tensor):
+            args = (self._unpack(args[0]),)
         values: list[Any] = [None] * self._n_slots
         for i, (t, x) in enumerate(zip(self._input_tensors, self._bind(args))):
             values[i] = t.layer(x)
@@ -194,9 +203,75 @@ class Model(Module):
                 values[f] = None
         return pack(self.outputs, [values[s] for s in self._out_slots])
 
+    # ---------------------------------------------------------------- several inputs in fit/evaluate/predict
+    # The training loop batches one array. For a model with several inputs, these methods take a list
+    # (or dict) of arrays as Keras does, check each against its nn.Input, and pass them to the loop
+    # side by side in one (N, total features) array, which forward splits back, batch by batch.
+    def _pack(self, x: Any, what: str = "x") -> Any:
+        if len(self._input_tensors) == 1 or x is None or isinstance(x, (np.ndarray, Tensor)):
+            return x
+        if not isinstance(x, (list, tuple, dict)):
+            return x  # a data loader: its batches go through _bind, which says what it takes
+        parts = [np.asarray(p.data if isinstance(p, Tensor) else p) for p in self._bind((x,))]
+        shapes = [t.shape[1:] for t in self._input_tensors]
+        for t, p, shape in zip(self._input_tensors, parts, shapes):
+            if p.ndim == 0 or tuple(p.shape[1:]) != shape:
+                raise ValueError(f"Model '{self.name}': {what} for input '{t.layer.name}' must have shape "
+                                 f"(N, {', '.join(map(str, shape))}). Received: shape={p.shape}")
+        lengths = [len(p) for p in parts]
+        if len(set(lengths)) != 1:
+            raise ValueError(f"Model '{self.name}': the arrays of {what} must have the same number of samples, one "
+                             f"per input. Received: {dict(zip([t.layer.name for t in self._input_tensors], lengths))}")
+        ps = self.parameters()
+        dtype = ps[0].dtype if ps else backend.get_default_dtype()
+        return np.concatenate([p.reshape(len(p), -1).astype(dtype, copy=False) for p in parts], axis=1)
+
+    def _unpack(self, x: Tensor) -> list[Tensor]:
+        shapes = [t.shape[1:] for t in self._input_tensors]
+        sizes = [int(np.prod(s)) for s in shapes]
+        if x.ndim != 2 or x.shape[1] != sum(sizes):
+            raise ValueError(f"Model '{self.name}' has {len(shapes)} inputs; pass a list of batches, one per input")
+        out, start = [], 0
+        for shape, size in zip(shapes, sizes):
+            out.append(x[:, start:start + size].reshape((x.shape[0],) + tuple(shape)))
+            start += size
+        return out
+
+    @contextlib.contextmanager
+    def _packing(self) -> Iterator[None]:
+        was = self.__dict__.get("_packed", False)
+        self.__dict__["_packed"] = len(self._input_tensors) > 1
+        try:
+            yield
+        finally:
+            self.__dict__["_packed"] = was
+
+    def fit(self, x: Any, y: Any = None, epochs: int = 1, batch_size: int = 32, **kwargs: Any) -> Any:
+        """As ``Module.fit``; x is a list (or dict) of arrays for a model with several inputs."""
+        val = kwargs.get("validation_data")
+        if isinstance(val, (list, tuple)) and len(val) in (2, 3):
+            kwargs["validation_data"] = (self._pack(val[0], "validation_data x"), *val[1:])
+        with self._packing():
+            return super().fit(self._pack(x), y, epochs=epochs, batch_size=batch_size, **kwargs)
+
+    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = 0, **kwargs: Any) -> Any:
+        """As ``Module.evaluate``; x is a list (or dict) of arrays for a model with several inputs."""
+        with self._packing():
+            return super().evaluate(self._pack(x), y, batch_size=batch_size, verbose=verbose, **kwargs)
+
+    def predict(self, x: Any, batch_size: int = 32, verbose: Any = 0) -> Any:
+        """As ``Module.predict``; x is a list (or dict) of arrays for a model with several inputs."""
+        with self._packing():
+            return super().predict(self._pack(x), batch_size=batch_size, verbose=verbose)
+
+    def train_step(self, x_batch: Any, y_batch: Any, sample_weight: Any = None) -> dict[str, float]:
+        """As ``Module.train_step``; x_batch is a list (or dict) of batches for several inputs."""
+        with self._packing():
+            return super().train_step(self._pack(x_batch, "x_batch"), y_batch, sample_weight)
+
     def build(self, input_shape: Any) -> None:
         """A functional model is built when it is made; only checks that ``input_shape`` agrees."""
-        expected = self.input_shape
+        expected = self.input_shapes if input_shape and isinstance(input_shape[0], (list, tuple)) else self.input_shape
         if input_shape is not None and _loose(input_shape) != _loose(expected):
             raise ValueError(f"Model '{self.name}' was made for inputs of shape {expected}. "
                              f"Received: input_shape={input_shape}")

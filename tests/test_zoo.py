@@ -238,3 +238,17 @@ def test_zero_padding_matches_pytorch_and_gradchecks():
     np.testing.assert_array_equal(ours, ref.numpy())
     with pytest.raises(ValueError, match="padding must be an int >= 0"):
         nn.ZeroPadding2D(-1)
+
+
+def test_the_command_line_builds_functional_zoo_models_whole():
+    from neurona.cli.build import build_model
+    from neurona.cli.data import Dataset
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (4, 16, 16, 1), dtype=np.uint8)
+    ds = Dataset("tiny", images, np.array([0, 1, 2, 1]), images, np.array([0, 1, 2, 1]), ["a", "b", "c"], "images")
+    with nn.shapes_only():
+        model = build_model("resnet18", ds, augment=False)
+    inner = [layer for layer in model.layers if isinstance(layer, nn.Model)]
+    assert len(inner) == 1 and inner[0].name == "resnet18"  # the graph kept whole, skips included
+    assert model.predict(images.astype(np.float32)).shape == (4, 3)

@@ -52,7 +52,8 @@ def build_model(spec: str, ds: Dataset, augment: bool) -> nn.Sequential:
     elif spec in models.available():
         if ds.kind == "table" and spec != "mlp":
             raise UserError(f"--model {spec} needs images; for a table use --model mlp")
-        layers = list(models.get(spec, input_shape, outputs(ds)).layers)
+        zoo = models.get(spec, input_shape, outputs(ds))
+        layers = list(zoo.layers) if isinstance(zoo, nn.Sequential) else [zoo]  # a functional model: one layer
     else:
         raise UserError(f"--model {spec}: unknown model. Available: {', '.join(models.available())} "
                         "or a .json config." + did_you_mean(spec, models.available()))

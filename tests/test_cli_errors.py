@@ -57,6 +57,8 @@ def assert_user_error(result, *messages):
     (("train", "--early-stopping", "3", "--val-split", "0", "--epochs", "1"),
      ["--early-stopping watches the validation loss: it needs --val-split > 0"]),
     (("train", "--resume", "/no/such/run"), ["--resume /no/such/run: no such run folder"]),
+    (("train", "--resume", "/no/such/run", "--epochs", "3", "--lr", "0.1"),
+     ["--resume continues a run with its own settings; leave out --epochs, --lr"]),
 ])
 def test_mistakes_give_the_whole_message_and_exit_2(cli, tmp_path, monkeypatch, args, messages):
     monkeypatch.chdir(tmp_path)

@@ -25,6 +25,7 @@ from .errors import UserError, did_you_mean
 OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop,
               "adagrad": optim.Adagrad}
 TABLE_EPOCHS, TABLE_PATIENCE = 300, 20  # small tables: train long, stop when validation stops improving
+_DEFAULTS: dict[str, Any] = {}  # each setting's default, to tell which flags came with --resume
 SETTINGS = ("data", "model", "epochs", "batch_size", "lr", "optimizer", "augment", "val_split", "seed",
             "image_size", "color", "target", "test_split", "task", "early_stopping", "device")
 
@@ -52,10 +53,15 @@ def add_parser(sub: Any, data_args: Any) -> None:
     t.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
                    help="0 silent, 1 progress bar, 2 one line per epoch (default: bar on a terminal)")
     t.set_defaults(run=cmd_train)
+    _DEFAULTS.update({a.dest: a.default for a in t._actions if a.dest in SETTINGS + ("out", "overwrite")})
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     if args.resume:
+        given = [name for name, default in _DEFAULTS.items() if getattr(args, name, default) != default]
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise UserError(f"--resume continues a run with its own settings; leave out {flags}")
         run = Path(args.resume)
         status = runs.read_status(run)
         if status["status"] == "finished":

@@ -21,6 +21,7 @@ _cupy_error: str | None = None
 _default_device = "cpu"
 _default_dtype = np.dtype(np.float32)
 _rngs: dict[str, Any] = {"cpu": np.random.default_rng()}
+_strict = False  # True when 'gpu' is backed by the strict CPU stand-in (tests only)
 
 
 def _load_cupy() -> ModuleType | None:
@@ -35,6 +36,28 @@ def _load_cupy() -> ModuleType | None:
         except Exception as exc:  # ImportError, or a CUDA error when no GPU is present
             _cupy_error = f"{type(exc).__name__}: {exc}"
     return _cupy
+
+
+def use_strict_device() -> None:
+    """Back the 'gpu' device with ``neurona._strict`` instead of CuPy: for tests only.
+
+    Its arrays compute with NumPy on the CPU but refuse implicit conversion to NumPy
+    and mixing with host arrays, as CuPy does (and refuse ``float()``/``.item()``,
+    which CuPy allows with a silent synchronisation), so that a test run on a machine
+    without a GPU finds host/device mixing. ``NEURONA_DEVICE=strict`` selects it (and
+    makes 'gpu' the default device) when neurona is imported. There is no way back
+    within the process.
+    """
+    global _cupy, _cupy_error, _strict
+    from . import _strict as stand_in
+
+    _cupy, _cupy_error, _strict = stand_in, None, True
+    _rngs.pop("gpu", None)
+
+
+def is_strict() -> bool:
+    """True when the 'gpu' device is the strict CPU stand-in (see ``use_strict_device``)."""
+    return _strict
 
 
 def gpu_available() -> bool:
@@ -97,15 +120,22 @@ def to_device(a: Any, device: str) -> Any:
 
 
 def to_numpy(a: Any) -> np.ndarray:
-    """A NumPy array for any array (copies from the GPU)."""
+    """A NumPy array for any array (copies from the GPU): the explicit device-to-host transfer."""
     if _cupy is not None and isinstance(a, _cupy.ndarray):
         return _cupy.asnumpy(a)
     return np.asarray(a)
 
 
+def item(a: Any) -> Any:
+    """The Python number in a one-element array on any device (a device-to-host transfer)."""
+    return to_numpy(a).item()
+
+
 def scatter_add(a: Any, index: Any, values: Any) -> None:
     """a[index] += values in place, adding (not overwriting) where the index repeats a position."""
-    if _cupy is not None and isinstance(a, _cupy.ndarray):
+    if _strict and isinstance(a, _cupy.ndarray):
+        _cupy.scatter_add(a, index, values)
+    elif _cupy is not None and isinstance(a, _cupy.ndarray):
         import cupyx
 
         cupyx.scatter_add(a, index, values)
@@ -115,6 +145,8 @@ def scatter_add(a: Any, index: Any, values: Any) -> None:
 
 def erf(x: Any) -> Any:
     """The error function, elementwise (SciPy's on the CPU, CuPy's on the GPU); keeps float32."""
+    if _strict and isinstance(x, _cupy.ndarray):
+        return _cupy.erf(x)
     if _cupy is not None and isinstance(x, _cupy.ndarray):
         from cupyx.scipy.special import erf as gpu_erf
 
@@ -193,5 +225,8 @@ def set_rng_state(state: dict) -> None:
 
 
 _env_device = os.environ.get("NEURONA_DEVICE")
+if _env_device == "strict":  # the test-only stand-in for CuPy (see use_strict_device)
+    use_strict_device()
+    _env_device = "gpu"
 if _env_device:
     set_device(_env_device)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import backend
 from .autograd import Tensor, no_grad
 
 
@@ -25,7 +26,7 @@ def _backward_with_random_upstream(ys: list[Tensor], seed: int) -> list[np.ndarr
     gys = [_upstream(y, seed + k) for k, y in enumerate(ys)]
     total = None
     for y, gy in zip(ys, gys):
-        term = (y * gy).sum()
+        term = (y * (gy if y.device == "cpu" else backend.to_device(gy, y.device))).sum()
         total = term if total is None else total + term
     total.backward()
     return gys
@@ -61,7 +62,7 @@ def gradcheck(fn: Callable[..., Any], *arrays: Any, eps: float = 1e-6, atol: flo
 
     for i in wrt:
         analytic = tensors[i].grad
-        analytic = np.zeros_like(xs[i]) if analytic is None else np.asarray(analytic, dtype=np.float64)
+        analytic = np.zeros_like(xs[i]) if analytic is None else backend.to_numpy(analytic).astype(np.float64)
         numeric = np.zeros_like(xs[i])
         flat = xs[i].reshape(-1)
         for j in range(flat.size):
@@ -124,7 +125,7 @@ def compare_with_torch(fn: Callable[..., Any], torch_fn: Callable[..., Any], *ar
         tg = theirs[i].grad
         if tg is None and g is None:
             continue
-        g = np.zeros(xs[i].shape) if g is None else np.asarray(g)
+        g = np.zeros(xs[i].shape) if g is None else backend.to_numpy(g)
         tg = np.zeros(xs[i].shape) if tg is None else tg.numpy()
         _assert_close(f"gradient of input {i}", g, tg, rtol, atol)
 

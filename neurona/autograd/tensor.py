@@ -120,10 +120,10 @@ class Tensor:
         return bool(self.data)
 
     def __float__(self) -> float:
-        return float(self.data)
+        return float(backend.to_numpy(self.data))
 
     def __int__(self) -> int:
-        return int(self.data)
+        return int(backend.to_numpy(self.data))
 
     __hash__ = object.__hash__
 
@@ -136,7 +136,7 @@ class Tensor:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element. Received: shape={self.shape}")
-        return self.data.item()
+        return backend.item(self.data)
 
     def tolist(self) -> Any:
         return backend.to_numpy(self.data).tolist()
@@ -492,14 +492,15 @@ def as_array(data: Any, dtype: Any = None, device: str | None = None) -> Any:
     """Convert user data (number, nested list, NumPy/CuPy array, Tensor) to a backend array.
 
     Floating by default (``nr.get_default_dtype()``, float32 unless changed); ``dtype`` overrides.
-    The array goes to ``device``, else stays where it is (a CuPy array on the GPU), else the default device.
+    The array goes to ``device``, else stays where it is if it is a CuPy array, else goes to the
+    default device: a NumPy array or a list becomes a GPU tensor after ``nr.set_device("gpu")``.
     """
     if isinstance(data, Tensor):
         data = data.data
     if isinstance(data, (str, bytes, dict, set)) or data is None:
         raise TypeError("tensor data must be numeric (a number, a nested list or an array). "
                         f"Received: {type(data).__name__}")
-    target = device if device is not None else (device_of(data) if hasattr(data, "shape") else backend.get_device())
+    target = device if device is not None else device_of(data) if device_of(data) != "cpu" else backend.get_device()
     xp = backend.array_module(target)
     src = get_array_module(data)
     try:

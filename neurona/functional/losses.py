@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd import Function, Tensor, apply
 from ..autograd.elementwise import Clip, Sigmoid
-from ..backend import get_array_module
+from ..backend import get_array_module, item
 from .activations import Softmax
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -159,10 +159,11 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, label_smoothing: 
             t = t.astype(np.int64)
         elif t.dtype.kind not in "iu":
             raise TypeError(f"cross_entropy: labels must be integers. Received dtype {t.dtype}")
-        if t.size and (int(t.min()) < 0 or int(t.max()) >= C):
+        low, high = (item(t.min()), item(t.max())) if t.size else (0, 0)  # one transfer from the device
+        if low < 0 or high >= C:
             raise ValueError(
                 f"cross_entropy: labels must be in [0, {C - 1}] for {C} classes. "
-                f"Received labels from {int(t.min())} to {int(t.max())}"
+                f"Received labels from {low} to {high}"
             )
     else:
         raise ValueError(

@@ -52,7 +52,7 @@ class Embedding(Module):
         elif ids.dtype.kind not in "iu":
             raise TypeError(f"{where}: expected integer ids. Received: dtype={ids.dtype}")
         if ids.size:
-            low, high = int(ids.min()), int(ids.max())
+            low, high = backend.item(ids.min()), backend.item(ids.max())
             if low < 0 or high >= self.input_dim:
                 raise ValueError(f"{where}: expected ids in [0, {self.input_dim}) (input_dim={self.input_dim}). "
                                  f"Received: min={low}, max={high}, shape={tuple(ids.shape)}")

@@ -205,7 +205,7 @@ def test_dag_models_are_functional_and_the_paper_stem_is_used_on_large_inputs():
 
 def test_docstrings_give_paper_and_year_on_one_clean_line():
     for name in ("alexnet", "zfnet", "vgg11", "vgg16", "googlenet", "resnet18", "resnet34", "resnet50", "se_resnet",
-                 "unet", "lenet5"):
+                 "unet", "lenet5", "resnet20"):
         line = nr.models.MODELS[name].__doc__.splitlines()[0]
         assert any(str(year) in line for year in range(1998, 2018)), line
         assert "`" not in line and len(line) <= 116, line

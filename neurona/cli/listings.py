@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .. import data, models
+from .. import data, models, nn
 from . import args as types
 
 
@@ -30,7 +30,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     print(f"model       parameters   (for inputs {'x'.join(map(str, shape))}, {args.classes} classes)")
     for name in models.available():
         try:
-            count = f"{models.get(name, shape, args.classes).count_params():>11,}"
+            with nn.shapes_only():  # counting needs shapes, not 100M random weights
+                count = f"{models.get(name, shape, args.classes).count_params():>11,}"
         except (ValueError, TypeError) as exc:  # e.g. a CNN on table rows, or images too small to pool
             count = f"{'-':>11}"
             note = f"does not fit these inputs ({str(exc).splitlines()[0][:60]})"

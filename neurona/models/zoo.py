@@ -22,7 +22,9 @@ from .vgg import vgg11, vgg16
 
 def mlp(input_shape: tuple[int, ...] = (784,), num_classes: int = 10, hidden: tuple[int, ...] = (100,),
         activation: str = "relu", dropout: float = 0.0) -> nn.Sequential:
-    """The multilayer perceptron: Flatten, Dense(h, activation) per hidden size, Dense(num_classes)."""
+    """The multilayer perceptron: dense layers with one activation each, then a dense output layer.
+
+    Flatten, Dense(h, activation) per hidden size, Dense(num_classes)."""
     layers: list[nn.Module] = [nn.Flatten()] if len(input_shape) > 1 else []
     for units in hidden:
         layers.append(nn.Dense(units, activation=activation))
@@ -33,8 +35,10 @@ def mlp(input_shape: tuple[int, ...] = (784,), num_classes: int = 10, hidden: tu
 
 
 def reference_cnn(input_shape: tuple[int, ...] = (28, 28, 1), num_classes: int = 10) -> nn.Sequential:
-    """Two 3x3 conv layers (32 and 64 filters, "same", ReLU) each followed by 2x2 max-pooling,
-    then Dense(128, ReLU) and Dense(num_classes): the benchmarks' reference CNN."""
+    """The benchmarks' reference CNN: two 3x3 convolutions with max pooling, then two dense layers.
+
+    Conv 32 and 64 filters ("same", ReLU) each followed by 2x2 max-pooling, then Dense(128, ReLU)
+    and Dense(num_classes)."""
     return _built([
         nn.Conv2D(32, 3, padding="same", activation="relu"),
         nn.MaxPool2D(2),
@@ -47,9 +51,10 @@ def reference_cnn(input_shape: tuple[int, ...] = (28, 28, 1), num_classes: int =
 
 
 def lenet5(input_shape: tuple[int, ...] = (28, 28, 1), num_classes: int = 10) -> nn.Sequential:
-    """LeNet-5 (LeCun et al., 1998): C1 6@5x5, S2 average pooling, C3 16@5x5, S4 average pooling,
-    C5/F6 dense 120 and 84, tanh units. On 28x28 inputs C1 pads ("same") to keep the original
-    32x32 geometry of the later layers."""
+    """LeNet-5 (LeCun et al., 1998): convolutions and subsampling learn features for reading digits.
+
+    C1 6@5x5, S2 average pooling, C3 16@5x5, S4 average pooling, C5/F6 dense 120 and 84, tanh
+    units. On 28x28 inputs C1 pads ("same") to keep the original 32x32 geometry of the later layers."""
     return _built([
         nn.Conv2D(6, 5, padding="same", activation="tanh"),
         nn.AvgPool2D(2),
@@ -83,7 +88,7 @@ def resnet(depth: int = 20, input_shape: tuple[int, ...] = (28, 28, 1), num_clas
 
 
 def resnet20(input_shape: tuple[int, ...] = (28, 28, 1), num_classes: int = 10) -> nn.Sequential:
-    """ResNet-20: ``resnet(20)``."""
+    """ResNet-20 (He et al., 2015): the CIFAR-style residual network, three stages of three basic blocks."""
     return resnet(20, input_shape, num_classes)
 
 

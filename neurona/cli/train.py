@@ -77,7 +77,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     settings["data"] = data_path(args.data)
     if Path(args.model).suffix == ".json":
         settings["model"] = str(Path(args.model).absolute())
-    job = prepare(settings)  # every mistake in the data or the model shows before a run folder is made
+    job = prepare(settings, args.data)  # every mistake in the data or the model shows before a run folder is made
     run = runs.new_run_dir(args.out, f"{_stem(args.data)}-{Path(args.model).stem}", args.overwrite)
     return train(job, run, resume=False, verbose=args.verbose)
 
@@ -105,11 +105,12 @@ class Job:
     n_val: int
 
 
-def prepare(s: dict[str, Any]) -> Job:
-    """Load the data and build the model for the settings ``s``, checking everything that can be wrong."""
+def prepare(s: dict[str, Any], data: str | None = None) -> Job:
+    """Load the data (``data``: as the user wrote it, default the stored path) and build the model for
+    the settings ``s``, checking everything that can be wrong."""
     use_device(s["device"])
     nr.manual_seed(s["seed"])
-    ds = load_dataset(s["data"], tuple(s["image_size"]) if s["image_size"] else None, s["color"], s["target"],
+    ds = load_dataset(data or s["data"], tuple(s["image_size"]) if s["image_size"] else None, s["color"], s["target"],
                       s["test_split"], s["seed"], s["task"])
     model = build_model(s["model"], ds, s["augment"])
     regression = ds.task == "regression"

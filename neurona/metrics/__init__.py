@@ -27,6 +27,7 @@ from .classification import (
 from .ranking import auc, roc_auc, roc_curve, top_k_accuracy
 from .regression import mae, mse, r2_score, rmse
 from .report import classification_report
+from .segmentation import iou_per_class, mean_iou, pixel_accuracy
 from .streaming import (
     AUC,
     Accuracy,
@@ -58,6 +59,7 @@ __all__ = [
     "MeanSquaredError", "Metric", "Precision", "Recall", "RootMeanSquaredError", "TopKAccuracy",
     "UndefinedMetricWarning", "accuracy", "accuracy_score", "auc", "binary_confusion", "classification_report",
     "confusion_matrix", "f1_score", "fbeta_score", "get_metric", "infer_task", "mae", "mean_absolute_error",
+    "iou_per_class", "mean_iou", "pixel_accuracy",
     "mean_squared_error", "mse", "multilabel_counts", "npv", "precision", "precision_score", "r2_score", "recall",
     "recall_score", "rmse", "roc_auc", "roc_auc_score", "roc_curve", "root_mean_squared_error", "specificity",
     "top_k_accuracy", "top_k_accuracy_score",

@@ -136,13 +136,14 @@ def conv2d_transpose(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: An
     pads_ = (padding, padding) if isinstance(padding, str) else _pair(padding)
     size, crop = zip(*(_transpose_size((H, W)[a], k[a], stride[a], pads_[a], out_pad[a]) for a in (0, 1)))
     xp = get_array_module(x.data)
-    for axis, s in ((1, stride[0]), (2, stride[1])):  # s - 1 zeros after every pixel, then drop the last ones
+    for axis, s, n in ((1, stride[0], H), (2, stride[1], W)):  # s - 1 zeros after every pixel but the last
         if s > 1:
             zeros = xp.zeros(x.shape, x.dtype)
-            x = stack([x] + [zeros] * (s - 1), axis=axis + 1)
-            shape = list(x.shape[:axis]) + [x.shape[axis] * s] + list(x.shape[axis + 2:])
-            x = x.reshape(*shape)[:, :(H - 1) * stride[0] + 1] if axis == 1 else \
-                x.reshape(*shape)[:, :, :(W - 1) * stride[1] + 1]
+            x = stack([x] + [zeros] * (s - 1), axis=axis + 1)               # (..., n, s, ...)
+            x = x.reshape(*x.shape[:axis], n * s, *x.shape[axis + 2:])     # (..., n*s, ...)
+            keep = [slice(None)] * 4
+            keep[axis] = slice(0, (n - 1) * s + 1)
+            x = x[tuple(keep)]
     full = conv2d(x, w[::-1, ::-1], None, 1, (k[0] - 1, k[1] - 1), dilation)  # every tap of every pixel
     extra = [max(crop[a] + size[a] - full.shape[1 + a], 0) for a in (0, 1)]  # output_padding beyond the last tap
     full = pad(full, 0, extra[0], 0, extra[1])

@@ -1,0 +1,88 @@
+"""One row of the Fashion-MNIST reproduction table: a zoo model trained and tested on this machine.
+
+    python -m benchmarks.zoo_fashion --model resnet18 --width 0.25 --epochs 10 --augment --minutes 30
+
+trains ``nr.models.<model>`` (inputs rescaled to [0, 1]; with --augment random horizontal flips
+and shifts of up to 10%) with Adam and a cosine learning-rate decay, stops after --epochs or
+when the next epoch would pass --minutes, and prints the row: parameters, epochs, wall time,
+test accuracy and the command. Baselines: ``--model random`` and ``--model darkness`` (the
+course's guess from the mean brightness: the class whose mean darkness is nearest), and
+``--model svm`` (scikit-learn's SVC on --train-limit images). Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shlex
+import sys
+import time
+
+import numpy as np
+
+
+def _baseline(name: str, x: np.ndarray, y: np.ndarray, xt: np.ndarray, yt: np.ndarray) -> float:
+    if name == "random":
+        return float((np.random.default_rng(0).integers(0, 10, len(yt)) == yt).mean())
+    if name == "darkness":
+        dark = x.reshape(len(x), -1).mean(axis=1)
+        means = np.array([dark[y == k].mean() for k in range(10)])
+        guess = np.abs(xt.reshape(len(xt), -1).mean(axis=1)[:, None] - means[None]).argmin(axis=1)
+        return float((guess == yt).mean())
+    from sklearn.svm import SVC
+
+    svm = SVC().fit(x.reshape(len(x), -1), y)
+    return float((svm.predict(xt.reshape(len(xt), -1)) == yt).mean())
+
+
+def main(argv: list[str] | None = None) -> None:
+    import neurona as nr
+    from neurona import nn
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="lenet5", help="a zoo model, or random / darkness / svm")
+    ap.add_argument("--width", type=float, default=None, help="the width factor (zoo models that take one)")
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--minutes", type=float, default=30.0, help="stop before the epoch that would pass this")
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--augment", action="store_true")
+    ap.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
+    args = ap.parse_args(argv)
+    command = "python -m benchmarks.zoo_fashion " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    (x, y), (xt, yt) = nr.data.load_fashion_mnist()
+    if args.train_limit:
+        x, y = x[:args.train_limit], y[:args.train_limit]
+    if args.model in ("random", "darkness", "svm"):
+        start = time.perf_counter()
+        acc = _baseline(args.model, x / 255.0, y, xt / 255.0, yt)
+        print(f"| {args.model} | - | - | {time.perf_counter() - start:.0f} s | {acc:.4f} | `{command}` |")
+        return
+    nr.manual_seed(0)
+    kwargs = {} if args.width is None else {"width": args.width}
+    net = nr.models.get(args.model, (28, 28, 1), 10, **kwargs)
+    front: list[nn.Module] = [nn.Rescaling(1 / 255)]
+    if args.augment:
+        front += [nn.RandomFlip("horizontal"), nn.RandomTranslation(0.1, 0.1)]
+    model = nn.Sequential(front + [net])
+    model.build((None, 28, 28, 1))
+    steps = args.epochs * math.ceil(len(x) / args.batch_size)
+    model.compile(nr.optim.Adam(lr=nr.optim.schedules.CosineDecay(args.lr, steps)), "cross_entropy", ["accuracy"])
+    xs, xts = x[..., None], xt[..., None]
+    start, done, last = time.perf_counter(), 0, 0.0
+    for epoch in range(args.epochs):
+        t0 = time.perf_counter()
+        model.fit(xs, y, epochs=epoch + 1, initial_epoch=epoch, batch_size=args.batch_size, verbose=0)
+        done, last = epoch + 1, time.perf_counter() - t0
+        acc = model.evaluate(xts, yt, batch_size=500)
+        acc = acc["accuracy"] if isinstance(acc, dict) else acc[1]
+        print(f"epoch {done}: {last:.0f} s, test accuracy {acc:.4f}", flush=True)
+        if time.perf_counter() - start + last > args.minutes * 60:
+            break
+    wall = time.perf_counter() - start
+    name = args.model + ("" if args.width is None else f" (width {args.width})") + (" + aug" if args.augment else "")
+    print(f"| {name} | {net.count_params():,} | {done} | {wall / 60:.1f} min | {acc:.4f} | `{command}` |")
+
+
+if __name__ == "__main__":
+    main()

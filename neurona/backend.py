@@ -19,6 +19,7 @@ DEVICES = ("cpu", "gpu")
 _cupy: ModuleType | None = None  # imported on first use of the GPU
 _cupy_error: str | None = None
 _default_device = "cpu"
+ENV_DEVICE_ERROR: str | None = None  # why NEURONA_DEVICE could not be used, raised on first use (see the end)
 _default_dtype = np.dtype(np.float32)
 _rngs: dict[str, Any] = {"cpu": np.random.default_rng()}
 _strict = False  # True when 'gpu' is backed by the strict CPU stand-in (tests only)
@@ -84,17 +85,22 @@ def check_device(device: str) -> str:
 
 def set_device(device: str) -> None:
     """Choose where new tensors and parameters are created: 'cpu' (NumPy) or 'gpu' (CuPy)."""
-    global _default_device
+    global _default_device, ENV_DEVICE_ERROR
     _default_device = check_device(device)
+    ENV_DEVICE_ERROR = None  # an explicit choice replaces a NEURONA_DEVICE that could not be used
 
 
 def get_device() -> str:
     """The default device for new tensors."""
+    if ENV_DEVICE_ERROR:
+        raise RuntimeError(ENV_DEVICE_ERROR)
     return _default_device
 
 
 def array_module(device: str | None = None) -> ModuleType:
     """The array module (numpy or cupy) for a device name."""
+    if device is None and ENV_DEVICE_ERROR:
+        raise RuntimeError(ENV_DEVICE_ERROR)
     device = _default_device if device is None else check_device(device)
     return np if device == "cpu" else _load_cupy()
 
@@ -228,5 +234,11 @@ _env_device = os.environ.get("NEURONA_DEVICE")
 if _env_device == "strict":  # the test-only stand-in for CuPy (see use_strict_device)
     use_strict_device()
     _env_device = "gpu"
+# A NEURONA_DEVICE that cannot be used (a misspelt name, 'gpu' without CuPy) is reported on first use
+# of the default device, not as a traceback from `import neurona`: the command line reports it as a
+# user's mistake, and an explicit set_device() replaces it.
 if _env_device:
-    set_device(_env_device)
+    try:
+        set_device(_env_device)
+    except (ValueError, RuntimeError) as exc:
+        ENV_DEVICE_ERROR = f"NEURONA_DEVICE={_env_device}: {exc}"

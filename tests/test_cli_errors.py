@@ -167,3 +167,35 @@ def test_labels_out_of_the_model_range_are_refused(cli, model_file, tmp_path):
     x = np.zeros((2, 8, 8), np.uint8)
     Image.fromarray(x[0]).save(tmp_path / "ok.png")
     assert cli("predict", model_file, tmp_path / "ok.png")[0] == 0
+
+
+@pytest.mark.parametrize("value, message", [("gpu", "NEURONA_DEVICE=gpu: device 'gpu' was requested but"),
+                                            ("tpu", "NEURONA_DEVICE=tpu: device must be one of")])
+def test_a_bad_neurona_device_is_a_users_mistake(value, message):
+    """The variable is read when neurona is imported: a subprocess, so the import itself is tested."""
+    import subprocess
+    import sys
+
+    from neurona import backend
+
+    if value == "gpu" and backend.gpu_available():
+        pytest.skip("a GPU is available here")
+    env = dict(os.environ, NEURONA_DEVICE=value)
+    result = subprocess.run([sys.executable, "-m", "neurona", "models", "--input-shape", "4", "--classes", "2"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    ok = subprocess.run([sys.executable, "-m", "neurona", "models", "--input-shape", "4", "--classes", "2"],
+                        capture_output=True, text=True, env=dict(env, NEURONA_DEVICE="cpu"), timeout=120)
+    assert ok.returncode == 0 and "mlp" in ok.stdout
+
+
+def test_device_flag_replaces_an_unusable_neurona_device(cli, monkeypatch, tmp_path):
+    from neurona import backend
+
+    monkeypatch.setattr(backend, "ENV_DEVICE_ERROR", "NEURONA_DEVICE=gpu: no CuPy")
+    with pytest.raises(RuntimeError, match="NEURONA_DEVICE=gpu: no CuPy"):
+        backend.array_module()
+    assert_user_error(cli("train", "--epochs", "1", "--out", tmp_path / "r"), "NEURONA_DEVICE=gpu: no CuPy")
+    status, _, err = cli("train", "--epochs", "1", "--out", tmp_path / "r2", "--device", "cpu", "--verbose", "0")
+    assert status == 0, err
+    assert backend.ENV_DEVICE_ERROR is None

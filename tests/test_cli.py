@@ -198,11 +198,17 @@ def test_default_run_names_never_collide(cli, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("failure, status, state", [(RuntimeError("disk on fire"), 2, "failed"),
-                                                    (KeyboardInterrupt(), 130, "interrupted")])
+                                                    (KeyboardInterrupt(), 130, "interrupted"),
+                                                    ("SIGTERM", 130, "interrupted")])
 def test_a_failed_run_is_marked(cli, tmp_path, monkeypatch, failure, status, state):
+    import os
+    import signal
+
     from neurona.cli import train
 
     def fail(*args, **kwargs):
+        if failure == "SIGTERM":
+            os.kill(os.getpid(), signal.SIGTERM)  # as `kill` would; the handler turns it into an interruption
         raise failure
 
     monkeypatch.setattr(train, "_finish", fail)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,17 +136,33 @@ def train(job: Job, run: Path, resume: bool, verbose: Any, started: str | None =
     interrupted), so a half-run never looks finished."""
     s = job.settings
     record = runs.mark(run, "running", s, started=started)
+    previous = _terminate_as_interrupt()
     try:
         _train(job, run, resume, verbose)
     except KeyboardInterrupt:
-        runs.mark(run, "interrupted", s, "interrupted (Ctrl-C)", started=record["started"])
+        runs.mark(run, "interrupted", s, "interrupted (Ctrl-C or SIGTERM)", started=record["started"])
         print(f"neurona: run {run} interrupted; continue it with neurona train --resume {run}")
         raise
     except BaseException as exc:
         runs.mark(run, "failed", s, f"{type(exc).__name__}: {exc}", started=record["started"])
         raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     runs.mark(run, "finished", s, started=record["started"])
     return 0
+
+
+def _terminate_as_interrupt() -> Any:
+    """SIGTERM (``kill``, a job scheduler's timeout) ends the run as Ctrl-C does, so run.json says so.
+    Returns the previous handler (None off the main thread, where signals cannot be handled)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
 
 
 def _train(job: Job, run: Path, resume: bool, verbose: Any) -> None:

@@ -239,6 +239,8 @@ def test_resume_continues_an_interrupted_run(cli, tmp_path, monkeypatch):
     whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
     cut = json.loads((tmp_path / "cut" / "metrics.json").read_text())
     assert cut["test_loss"] == whole["test_loss"] and cut["epochs"] == 6
+    rows = (tmp_path / "cut" / "history.csv").read_text().strip().splitlines()[1:]
+    assert [int(r.split(",")[0]) for r in rows] == list(range(6))  # the rows before the interruption kept
     assert json.loads((tmp_path / "cut" / "run.json").read_text())["status"] == "finished"
     status, _, err = cli("train", "--resume", tmp_path / "cut")
     assert status == 2 and "that run finished" in err

@@ -11,6 +11,7 @@ which ``BackupAndRestore`` saves and restores.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import warnings
@@ -19,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..files import atomic_write
 from .backup import BackupAndRestore
 from .callback import Callback, CallbackList
 from .history import History
@@ -282,7 +284,12 @@ class LearningRateScheduler(Callback):
 
 
 class CSVLogger(Callback):
-    """Append each epoch's logs to a CSV file (columns: epoch, then the log keys in sorted order)."""
+    """Write each epoch's logs to a CSV file (columns: epoch, then the log keys in sorted order).
+
+    ``append=False`` starts a new file at each fit, except when ``BackupAndRestore`` resumes an
+    interrupted fit: then the rows of the epochs already done are kept (any row of an epoch
+    that is about to be redone is dropped) and the new rows are appended under the same header.
+    """
 
     def __init__(self, filename: str, separator: str = ",", append: bool = False) -> None:
         super().__init__()
@@ -292,25 +299,54 @@ class CSVLogger(Callback):
         self._header = True
 
     def on_train_begin(self, logs=None):
-        has_rows = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
-        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        self._close()
         self._keys = None
+
+    def _open(self) -> None:
+        """Open the file at the first epoch, once BackupAndRestore (which runs last) has set the start epoch."""
+        trainer = self.model.__dict__.get("_trainer") if self.model is not None else None
+        start = int(getattr(trainer, "start_epoch", 0) or 0)
+        exists = os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
+        if start > 0 and exists:
+            self._keep_rows_before(start)
+        has_rows = (self.append or start > 0) and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
+        self._file = open(self.filename, "a" if self.append or start > 0 else "w", newline="")
         self._header = not has_rows
+
+    def _keep_rows_before(self, start: int) -> None:
+        """Keep the header and the rows of epochs before ``start``; the columns of the new rows follow the header."""
+        with open(self.filename, newline="") as f:
+            rows = list(csv.reader(f, delimiter=self.sep))
+        if not rows or not rows[0] or rows[0][0] != "epoch":
+            return
+        kept = [rows[0]] + [r for r in rows[1:] if r and r[0].lstrip("-").isdigit() and int(r[0]) < start]
+        self._keys = rows[0][1:]
+        if len(kept) != len(rows):
+            buf = io.StringIO()
+            csv.writer(buf, delimiter=self.sep, lineterminator="\r\n").writerows(kept)
+            atomic_write(self.filename, buf.getvalue().encode())
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        if self._file is None:
+            self._open()
         if self._keys is None:
             self._keys = sorted(logs)
-            self._writer = csv.DictWriter(self._file, fieldnames=["epoch"] + self._keys, delimiter=self.sep)
+        if self._writer is None:
+            self._writer = csv.DictWriter(self._file, fieldnames=["epoch"] + self._keys, delimiter=self.sep,
+                                          extrasaction="ignore")
             if self._header:
                 self._writer.writeheader()
         self._writer.writerow({"epoch": epoch, **{k: logs.get(k, "NA") for k in self._keys}})
         self._file.flush()
 
-    def on_train_end(self, logs=None):
+    def _close(self) -> None:
         if self._file is not None:
             self._file.close()
-            self._file = None
+        self._file = self._writer = None
+
+    def on_train_end(self, logs=None):
+        self._close()
 
 
 class TerminateOnNaN(Callback):

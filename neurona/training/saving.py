@@ -8,10 +8,13 @@ A ``.neurona`` file is a zip archive holding
 * ``weights.npz``: every parameter and buffer, keyed by its dotted path;
 * ``optimizer.npz`` (``include_optimizer=True``): the optimizer's per-parameter arrays.
 
-Loading parses JSON and reads arrays with ``np.load(allow_pickle=False)``, so a hostile
-file cannot run code; layer classes are looked up among Module subclasses only.
-Writes go to a temporary file in the same directory, then ``os.replace``: a crash
-leaves the old file or none, never half a file.
+Loading (``model_file``) parses JSON and reads the ``.npy`` arrays itself, never a pickle,
+checking every declared size against the archive and the architecture before anything is
+decompressed, allocated or built; layer classes are looked up among Module subclasses only.
+A damaged or hostile file is a ``ModelFileError`` naming the file and the problem.
+Writes stream each array into a temporary file in the same directory (no second copy of the
+weights in memory), then ``os.replace``: a crash leaves the old file or none, never half a file
+(see ``neurona.files.atomic_write`` for links, permissions and full disks).
 """
 
 from __future__ import annotations

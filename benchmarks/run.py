@@ -147,7 +147,7 @@ def report(results: dict, peak: dict, reps: int, smoke: bool, command: str, prof
         "# Performance: neurona against PyTorch on the CPU",
         "",
         f"Measured {time.strftime('%Y-%m-%d')} on {_machine()}.",
-        f"Command: `{command}`" + (" (smoke mode: tiny data, numbers meaningless)" if smoke else ""),
+        f"Command: {command}" + (" (smoke mode: tiny data, numbers meaningless)" if smoke else ""),
         f"Each figure is the median of {reps} runs, each in a fresh process; neurona and PyTorch alternate.",
         "Within a run, the short workloads (the MLPs, inference) time several epochs or passes and take",
         "their median (the `repeats` of each workload in benchmarks/workloads.py).",
@@ -236,18 +236,23 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="profile neurona on workloads that miss their target")
     parser.add_argument("--notes", help="a Markdown file whose text goes into the report after the targets")
     parser.add_argument("--save", help="write the raw results (JSON) here after each workload")
-    parser.add_argument("--report-only", help="write the report from results saved with --save; measure nothing")
+    parser.add_argument("--report-only", help="write the report from results saved with --save (comma-separated "
+                                              "files: each row from the first that has it); measure nothing")
     args = parser.parse_args()
     names = args.only.split(",") if args.only else list(WORKLOADS)
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         parser.error(f"unknown workloads {unknown}; choose from {list(WORKLOADS)}")
     if args.report_only:
-        saved = json.loads(Path(args.report_only).read_text())
-        peak, reps, results = saved["peak"], saved["reps"], saved["results"]
-        command = f"{saved.get('command', 'python -m benchmarks.run')} (report written from its --save file)"
+        saved = [json.loads(Path(f).read_text()) for f in args.report_only.split(",")]
+        results: dict = {}
+        for run in saved:  # rows of several runs: each row from the first file that has it
+            results.update({k: v for k, v in run["results"].items() if k not in results})
+        reps = " or ".join(sorted({str(run["reps"]) for run in saved}))
+        command = " and ".join(f"`{run.get('command', 'python -m benchmarks.run')}`" for run in saved)
+        command += " (report written from the --save file" + ("s, each row from one run)" if len(saved) > 1 else ")")
         notes = Path(args.notes).read_text() if args.notes else ""
-        _write(Path(args.out), report(results, peak, reps, saved["smoke"], command, {}, notes))
+        _write(Path(args.out), report(results, saved[0]["peak"], reps, saved[0]["smoke"], command, {}, notes))
         return
     reps = 1 if args.smoke else args.reps
     command = ("python -m benchmarks.run " + " ".join(sys.argv[1:])).strip()
@@ -263,7 +268,7 @@ def main() -> None:
                     _median(runs["torch"], "seconds") > target:
                 profiles[name] = run_worker("neurona", name, args.smoke, 0, profile=True)["profile"]
     notes = Path(args.notes).read_text() if args.notes else ""
-    _write(Path(args.out), report(results, peak, reps, args.smoke, command, profiles, notes))
+    _write(Path(args.out), report(results, peak, reps, args.smoke, f"`{command}`", profiles, notes))
 
 
 def _write(out: Path, text: str) -> None:

@@ -101,14 +101,30 @@ def test_profiles_print_paths_relative_to_the_repository():
     assert WORKER_ROOT == ROOT.resolve()
 
 
+def _report_only(tmp_path, *saved: dict) -> str:
+    files = []
+    for k, run in enumerate(saved):
+        files.append(tmp_path / f"r{k}.json")
+        files[-1].write_text(json.dumps(run))
+    out = tmp_path / "P.md"
+    result = subprocess.run([sys.executable, "-m", "benchmarks.run", "--report-only", ",".join(map(str, files)),
+                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return out.read_text()
+
+
 def test_report_only_rewrites_the_report_from_saved_results(tmp_path):
     saved = {"peak": PEAK, "command": "python -m benchmarks.run --reps 2", "reps": 2, "smoke": False,
              "results": {"mlp_b10": {"neurona": _runs(3.0, 60000), "torch": _runs(12.0, 60000)}}}
-    (tmp_path / "r.json").write_text(json.dumps(saved))
-    out = tmp_path / "P.md"
-    result = subprocess.run([sys.executable, "-m", "benchmarks.run", "--report-only", str(tmp_path / "r.json"),
-                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    text = out.read_text()
-    assert "`python -m benchmarks.run --reps 2 (report written from its --save file)`" in text
+    other = {"peak": PEAK, "command": "python -m benchmarks.run --reps 3 --only mlp_b10,mlp_b128", "reps": 3,
+             "smoke": False, "results": {"mlp_b10": {"neurona": _runs(1.0, 60000), "torch": _runs(1.0, 60000)},
+                                         "mlp_b128": {"neurona": _runs(1.0, 60000), "torch": _runs(4.0, 60000)}}}
+    text = _report_only(tmp_path, saved, other)
+    assert ("Command: `python -m benchmarks.run --reps 2` and `python -m benchmarks.run --reps 3 --only "
+            "mlp_b10,mlp_b128` (report written from the --save files, each row from one run)") in text
+    assert "median of 2 or 3 runs" in text
+    assert "| 3.000 s | 12.000 s | **0.25** | <= 0.35 |" in _row(text, "MLP 784-100-10, Adam, batch 10")  # the first's
+    assert "| 1.000 s | 4.000 s | **0.25** | <= 0.5 |" in _row(text, "MLP 784-100-10, Adam, batch 128")
+    text = _report_only(tmp_path, saved)
+    assert "Command: `python -m benchmarks.run --reps 2` (report written from the --save file)" in text
     assert "| 3.000 s | 12.000 s | **0.25** | <= 0.35 |" in _row(text, "MLP 784-100-10, Adam, batch 10")

@@ -213,6 +213,24 @@ def test_absurd_sizes_are_refused_before_any_layer_is_built(good, tmp_path):
     refused(write(tmp_path / "in.neurona", bad, members), "input_shape .* has more than 33554432 values", limit_mb=4)
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="the build's memory cap needs Linux")
+@pytest.mark.parametrize("size", [64, 10])  # 68 GB and 1.6 GB of activations for one sample, from 8 bytes of weights
+def test_activations_too_large_for_the_weights_are_refused(tmp_path, size):
+    import resource
+
+    model = nn.Sequential([nn.Conv2D(1, 1), nn.UpSampling2D(2)])
+    model.build((None, 8, 8, 1))
+    model.save(tmp_path / "up.neurona")
+    manifest, members = parts(tmp_path / "up.neurona")
+    manifest["model"]["config"]["layers"][1]["config"]["size"] = [size, size]
+    manifest["input_shape"] = [2048, 2048, 1]
+    before = resource.getrlimit(resource.RLIMIT_AS)
+    refused(write(tmp_path / "big.neurona", manifest, members), r"building its architecture on one sample of shape "
+            r"\(2048, 2048, 1\) needs more memory than neurona allows for a file whose weights take 8 bytes",
+            limit_mb=None)  # (tracemalloc counts the allocation the address-space cap made fail)
+    assert resource.getrlimit(resource.RLIMIT_AS) == before
+
+
 def test_too_many_layers_are_refused_quickly(good, tmp_path):
     manifest, members = parts(good)
     many = [{"class": "Dense", "config": {"units": 1}} for _ in range(100_000)]

@@ -19,11 +19,13 @@ Every problem is a ``ModelFileError`` that names the file and what is wrong with
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import stat
 import zipfile
+from collections.abc import Iterator
 from typing import IO, Any
 
 import numpy as np
@@ -39,6 +41,7 @@ MAX_DIM = 1 << 24  # the largest number a layer's configuration may hold (units,
 MAX_INPUT_ELEMENTS = 1 << 25  # values in one input sample (a 2048 x 2048 x 8 image)
 _FREE_NUMBERS = {"seed", "name"}  # configuration keys whose numbers size nothing
 WEIGHT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+BUILD_HEADROOM = 1 << 30  # memory for building on one sample beyond twice the weights (activations, temporaries)
 
 
 class ModelFileError(ValueError):
@@ -277,3 +280,42 @@ def check_input_shape(path: str, shape: Any) -> tuple[int, ...]:
     if int(np.prod(shape, dtype=object)) > MAX_INPUT_ELEMENTS:
         raise ModelFileError(f"{path}: input_shape {shape} has more than {MAX_INPUT_ELEMENTS} values per sample")
     return tuple(shape)
+
+
+def _address_space() -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+@contextlib.contextmanager
+def build_memory_limit(weight_bytes: int) -> Iterator[int | None]:
+    """Cap the process's address space, while a file's model is built on the CPU, at its present size plus
+    twice the weights plus ``BUILD_HEADROOM``: an architecture whose activations for one sample would need
+    gigabytes (a huge upsampling, thousands of filters on a large image) fails with a MemoryError at once
+    instead of filling the machine. Yields the cap (None where it cannot be set: not Linux, a GPU, or a
+    tighter limit already in place)."""
+    from .. import backend
+
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        yield None
+        return
+    current = _address_space()
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = None if current is None else current + 2 * weight_bytes + BUILD_HEADROOM
+    if (cap is None or backend.get_device() != "cpu" or (soft != resource.RLIM_INFINITY and soft <= cap)
+            or (hard != resource.RLIM_INFINITY and cap > hard)):
+        yield None
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield cap
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

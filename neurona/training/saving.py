@@ -34,6 +34,7 @@ from ..nn.module import Module, WeightBudgetError, deserialize_layer, serialize_
 from .model_file import (
     MANIFEST,
     WEIGHT_DTYPES,
+    build_memory_limit,
     ModelFileError,
     check_architecture,
     check_format,
@@ -264,8 +265,9 @@ def rebuild(path: str, manifest: dict[str, Any], weights: dict[str, np.ndarray],
     rng = backend.get_rng_state()  # building draws initial weights: leave the user's random stream as it was
     default = backend.get_default_dtype()
     backend.set_default_dtype(_build_dtype(weights))
+    cap = None
     try:
-        with weight_budget(budget):
+        with weight_budget(budget), build_memory_limit(budget) as cap:
             model = deserialize_layer(manifest["model"], custom_objects)
             if not model.built:
                 model.build((None,) + shape)
@@ -274,6 +276,11 @@ def rebuild(path: str, manifest: dict[str, Any], weights: dict[str, np.ndarray],
     except WeightBudgetError as exc:
         raise ModelFileError(f"{path}: the architecture asks for more weights than the file holds ({budget} bytes): "
                              f"{exc}") from None
+    except MemoryError:
+        limit = ("than is available" if cap is None else
+                 f"than neurona allows for a file whose weights take {budget} bytes (twice that plus 1 GB)")
+        raise ModelFileError(f"{path}: building its architecture on one sample of shape {shape} needs more memory "
+                             f"{limit}; refused") from None
     except RecursionError:
         raise ModelFileError(f"{path}: the architecture is nested too deeply to build") from None
     except Exception as exc:  # the file's JSON drives constructors and build(): any failure is the file's

@@ -22,6 +22,7 @@ Indexing with host integer arrays is allowed (CuPy copies them to the device).
 
 from __future__ import annotations
 
+import sys
 from types import SimpleNamespace
 from typing import Any
 
@@ -33,14 +34,23 @@ _HINT = "use neurona.backend.to_numpy(x) (or backend.item(x)) to move it to the 
 _TRANSFERS = frozenset({"asarray", "array", "asanyarray", "ascontiguousarray"})
 
 
+def _caller() -> str:
+    """Where the refused call came from: the first frame outside this module and NumPy."""
+    frame = sys._getframe(2)
+    while frame is not None and (frame.f_code.co_filename == __file__ or "/numpy/" in frame.f_code.co_filename):
+        frame = frame.f_back
+    return "?" if frame is None else f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
 def _refuse(what: str) -> TypeError:
-    return TypeError(f"strict device: {what} would implicitly convert a device array to NumPy; {_HINT}")
+    return TypeError(f"strict device: {what} would implicitly convert a device array to NumPy "
+                     f"(at {_caller()}); {_HINT}")
 
 
 def _mixed(where: str, host: np.ndarray) -> TypeError:
     return TypeError(f"strict device: {where} mixes a device array with a host numpy.ndarray "
-                     f"(shape {host.shape}, dtype {host.dtype}); CuPy refuses this. Move the host array "
-                     "with backend.to_device(a, 'gpu') or the device one with backend.to_numpy(x)")
+                     f"(shape {host.shape}, dtype {host.dtype}) at {_caller()}; CuPy refuses this. Move the host "
+                     "array with backend.to_device(a, 'gpu') or the device one with backend.to_numpy(x)")
 
 
 class ndarray(NDArrayOperatorsMixin):  # noqa: N801 - the name CuPy uses

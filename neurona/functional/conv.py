@@ -169,7 +169,8 @@ class Conv2d(Function):
         if need_W or need_b:
             total = parts[0]
             for part in parts[1:]:
-                total = total + part
+                if part is not None:  # on a GPU the batch is one chunk (parallel_chunks): the others stay None
+                    total = total + part
             gW = total[:W[..., 0].size].reshape(W.shape) if need_W else None
             gb = (total[-1] if need_W else total) if need_b else None
         return gx, gW, gb

@@ -225,7 +225,7 @@ class Trainer:
         was_built = self.model.built
         out = self.model(x)
         loss, per = self.loss_value(out, y, w, per_sample)
-        value = float(loss.data)
+        value = float(backend.item(loss.data))  # the step's one device-to-host transfer
         if math.isfinite(value):
             if not was_built or self.params_version != structure_version():
                 self.sync_parameters()  # a head built by this forward, a layer added since the last step
@@ -329,7 +329,7 @@ class Trainer:
                     xb = D.batch_tensor(x, idx, self.dtype, self.device)
                     out = model(xb)
                     loss, _ = self.loss_value(out, D.take(y, idx, None, self.device), D.take(w, idx, None, self.device))
-                    total += float(loss.data) * len(xb)
+                    total += float(backend.item(loss.data)) * len(xb)
                     seen += len(xb)
                     self.update_metrics(metrics, y[idx], out, None if w is None else w[idx])
                     if callbacks is not None:

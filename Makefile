@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test test-all lint bench clean
+.PHONY: run test test-strict test-gpu test-all lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ run: $(RUN_STAMP)
 
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q -n 2
+
+# The suite with the 'gpu' device backed by neurona's strict CPU stand-in for CuPy: finds host/device mixing.
+test-strict: $(DEV_STAMP)
+	$(BIN)/python -m pytest -q -n 2 --device strict
+
+# The suite on CuPy (every test skipped, with the reason, where CuPy or an NVIDIA GPU is missing).
+test-gpu: $(DEV_STAMP)
+	$(BIN)/python -m pytest -q --device gpu
 
 test-all: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q -n 2 -m "slow or not slow"

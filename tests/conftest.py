@@ -49,6 +49,7 @@ def _on_host(check):
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "cpu_only(reason): host-only by nature; skipped with --device strict/gpu")
     if config.getoption("--device") == "strict":
         backend.use_strict_device()
     if config.getoption("--device") != "cpu":  # tests compare values on the host, as cupy.testing does
@@ -67,6 +68,12 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             item.add_marker(skip_all)
         return
+    if config.getoption("--device") != "cpu":
+        for item in items:
+            marker = item.get_closest_marker("cpu_only")
+            if marker is not None:
+                why = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+                item.add_marker(pytest.mark.skip(reason=f"host-only by nature: {why}"))
     if backend.gpu_available():
         return
     reason = f"GPU tests need CuPy and an NVIDIA GPU: {backend.gpu_unavailable_reason()}"

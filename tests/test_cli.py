@@ -265,3 +265,21 @@ def test_many_classes_give_a_bounded_plot_and_no_giant_table(cli, tmp_path):
     assert "60 classes" in out and "too many to print" in out
     width, height = Image.open(tmp_path / "r" / "confusion_matrix.png").size
     assert width <= 1600 and height <= 1500  # 14-inch side at 100 dpi, plus the colour bar
+
+
+def test_drop_leaves_out_text_columns_and_the_error_names_the_flag(cli, tmp_path):
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(40, 2))
+    rows = ["id,a,b,label"] + [f"row{i},{p:.3f},{q:.3f},{int(p > q)}" for i, (p, q) in enumerate(x)]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    status, _, err = cli("train", "--data", tmp_path / "t.csv", "--epochs", "2", "--out", tmp_path / "r")
+    assert status == 2 and "leave it out with --drop id" in err and "drop=" not in err
+    status, _, err = cli("train", "--data", tmp_path / "t.csv", "--epochs", "2", "--out", tmp_path / "r",
+                         "--drop", "id", "--verbose", "0")
+    assert status == 0, err
+    assert nr.load_model(tmp_path / "r" / "model.neurona").metadata["feature_names"] == ["a", "b"]
+    status, out, err = cli("predict", tmp_path / "r" / "model.neurona", tmp_path / "t.csv")
+    assert status == 0, err
+    assert len(out.strip().splitlines()) == 40
+    status, out, err = cli("evaluate", tmp_path / "r" / "model.neurona")  # the stored --drop is used again
+    assert status == 0, err

@@ -38,6 +38,8 @@ def _data_args(p: argparse.ArgumentParser, default: str | None) -> None:
                    help="digits, mnist, fashion-mnist, a folder of images (one subfolder per class) or a CSV file"
                         + ("" if default else " (default: the data stored in the model)"))
     p.add_argument("--target", help="the CSV column to predict (default: the last)")
+    p.add_argument("--drop", type=types.columns, default=None, metavar="COL[,COL...]",
+                   help="CSV columns to leave out (ids, free text)")
     p.add_argument("--test-split", type=types.open_fraction, default=0.2 if default else None,
                    help="test fraction for folders and CSV files (default 0.2)")
     p.add_argument("--image-size", type=types.image_size, metavar="HxW", help="resize folder images, e.g. 28x28")

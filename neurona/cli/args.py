@@ -69,6 +69,14 @@ def learning_rate(text: str) -> float:
     return value
 
 
+def columns(text: str) -> list[str]:
+    """Comma-separated column names (--drop id,name)."""
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected column names separated by commas. Received: {text!r}")
+    return names
+
+
 def image_size(text: str) -> tuple[int, int]:
     """HxW, e.g. 28x28, each side 1..MAX_IMAGE_SIDE."""
     match = re.fullmatch(r"\s*(\d{1,9})\s*[xX]\s*(\d{1,9})\s*", text)

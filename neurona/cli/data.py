@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +64,7 @@ def data_path(spec: str) -> str:
 
 def load_dataset(spec: str, image_size: tuple[int, int] | None = None, color: str = "grayscale",
                  target: str | None = None, test_split: float = 0.2, seed: int = 0,
-                 task: str = "auto") -> Dataset:
+                 task: str = "auto", drop: list[str] | None = None) -> Dataset:
     """digits / mnist / fashion-mnist, a folder of images (one subfolder per class), or a CSV file."""
     if spec in BUILTIN_DATA:
         loader = {"digits": data.load_digits, "mnist": data.load_mnist,
@@ -81,7 +82,7 @@ def load_dataset(spec: str, image_size: tuple[int, int] | None = None, color: st
         x_train, y_train, x_test, y_test = _split(_images(x), y, test_split, seed, spec)
         return Dataset(path.name, x_train, y_train, x_test, y_test, list(names), "images")
     if path.is_file() and path.suffix.lower() in TABLE_SUFFIXES:
-        return _table(path, target, test_split, seed, task)
+        return _table(path, target, test_split, seed, task, drop or [])
     if path.exists():
         raise UserError(f"--data {spec}: expected a folder of images (one subfolder per class) or a "
                         f"{'/'.join(TABLE_SUFFIXES)} file")
@@ -89,11 +90,11 @@ def load_dataset(spec: str, image_size: tuple[int, int] | None = None, color: st
                     + did_you_mean(spec, BUILTIN_DATA))
 
 
-def _table(path: Path, target: str | None, test_split: float, seed: int, task: str) -> Dataset:
+def _table(path: Path, target: str | None, test_split: float, seed: int, task: str, drop: list[str]) -> Dataset:
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     try:
         x, y, features, text_classes = data.load_csv(path, target=target if target else -1, delimiter=delimiter,
-                                                      task=task, return_names=True)
+                                                      drop=drop, task=task, return_names=True)
     except ValueError as exc:
         message = as_flags(str(exc))
         if target and "no column" in message:
@@ -118,7 +119,5 @@ def _table(path: Path, target: str | None, test_split: float, seed: int, task: s
 
 
 def _header(path: Path, delimiter: str) -> list[str]:
-    import csv
-
     with open(path, newline="", encoding="utf-8-sig") as f:
         return [h.strip() for h in next(csv.reader(f, delimiter=delimiter), [])]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 
 
@@ -22,7 +23,6 @@ _FLAGS = (
     ("image_size=", "--image-size "),
     ("validation_split=", "--val-split "),
     ("color_mode=", "--color "),
-    ("drop=", "--drop "),
     ("task=", "--task "),
 )
 
@@ -31,4 +31,5 @@ def as_flags(message: str) -> str:
     """A library error message with its argument names written as the command line's flags."""
     for library, flag in _FLAGS:
         message = message.replace(library, flag)
-    return message
+    # drop=['id', 'name'] -> --drop id,name
+    return re.sub(r"drop=\[([^\]]*)\]", lambda m: "--drop " + ",".join(re.findall(r"'([^']*)'", m[1])), message)

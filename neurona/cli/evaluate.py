@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import report
-from .data import Dataset, load_dataset
+from .data import BUILTIN_DATA, Dataset, load_dataset
 from .device import use_device
 from .errors import UserError
 from .modelfile import check_input, image_settings, load_model_file
@@ -44,7 +44,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise UserError(f"--data is needed: {args.model} does not say which data it was trained on")
     if not args.data:
         print(f"data: {spec} (stored in the model; --data to choose other data)")
-        if not isinstance(spec, str) or (spec not in ("digits", "mnist", "fashion-mnist") and not Path(spec).exists()):
+        if not isinstance(spec, str) or (spec not in BUILTIN_DATA and not Path(spec).exists()):
             raise UserError(f"the model was trained on {spec!r}, which is not here; pass --data")
     same_data = spec == meta.get("data")
     size, color = image_settings(model)
@@ -52,7 +52,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     seed = meta.get("seed", 0) if same_data else 0
     task = meta.get("task", "classification")
     ds = load_dataset(spec, size, color, args.target or meta.get("target"), test_split, seed,
-                      "regression" if task == "regression" else "classification")
+                      "regression" if task == "regression" else "classification", args.drop or meta.get("drop"))
     check_input(model, ds.x_test, f"--data {spec}")
     out = model.predict(ds.x_test, batch_size=256)
     if task == "regression":

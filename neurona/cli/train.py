@@ -29,7 +29,7 @@ OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmspr
 TABLE_EPOCHS, TABLE_PATIENCE = 300, 20  # small tables: train long, stop when validation stops improving
 _DEFAULTS: dict[str, Any] = {}  # each setting's default, to tell which flags came with --resume
 SETTINGS = ("data", "model", "epochs", "batch_size", "lr", "optimizer", "augment", "val_split", "seed",
-            "image_size", "color", "target", "test_split", "task", "early_stopping", "device")
+            "image_size", "color", "target", "drop", "test_split", "task", "early_stopping", "device")
 
 
 def add_parser(sub: Any, data_args: Any) -> None:
@@ -113,7 +113,7 @@ def prepare(s: dict[str, Any], data: str | None = None) -> Job:
     use_device(s["device"])
     nr.manual_seed(s["seed"])
     ds = load_dataset(data or s["data"], tuple(s["image_size"]) if s["image_size"] else None, s["color"], s["target"],
-                      s["test_split"], s["seed"], s["task"])
+                      s["test_split"], s["seed"], s["task"], s.get("drop"))
     model = build_model(s["model"], ds, s["augment"])
     regression = ds.task == "regression"
     model.compile(optimizer=_optimizer(s["optimizer"], s["lr"]), loss="mse" if regression else "cross_entropy",
@@ -203,7 +203,7 @@ def _finish(s: dict[str, Any], run: Path, model: Any, ds: Any, history: Any, sec
     if stopper is not None:
         summary["best_epoch"] = stopper.best_epoch + 1
     metadata = {"class_names": ds.class_names, "data": s["data"], "data_name": ds.name, "kind": ds.kind,
-                "task": ds.task, "feature_names": ds.feature_names, "target": ds.target,
+                "task": ds.task, "feature_names": ds.feature_names, "target": ds.target, "drop": s.get("drop"),
                 "test_split": s["test_split"], "seed": s["seed"], "color": s["color"],
                 "image_size": s["image_size"]}
     model.save(str(run / "model.neurona"), metadata=metadata)

@@ -75,9 +75,8 @@ class Server:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """The URL of a private PostgreSQL server started for this test session (skips when none can be had)."""
+def serve():
+    """Generator for a fixture: yields the URL of a private server, stops it after (skips when none can be had)."""
     server = Server()
     try:
         server.start()

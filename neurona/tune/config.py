@@ -2,7 +2,7 @@
 
     # dropout.toml
     model = "mlp"                # a zoo model: mlp, cnn, lenet5, resnet20
-    data = "fashion-mnist"       # digits, mnist, fashion-mnist, or diabetes (regression)
+    data = "fashion-mnist"       # digits, mnist, fashion-mnist, spirals (2-D, 3 classes), diabetes (regression)
     subset = 10000               # optional: the first N training samples
     val_split = 0.2              # validation share of the training samples (seeded random split)
     epochs = 5
@@ -40,7 +40,7 @@ from .study import METHODS, PRUNERS
 
 KEYS = {"study", "model", "data", "subset", "val_split", "epochs", "metric", "method", "trials", "seed", "pruner",
         "fixed", "space", "configs"}
-DATA = ("digits", "mnist", "fashion-mnist", "diabetes")
+DATA = ("digits", "mnist", "fashion-mnist", "spirals", "diabetes")
 
 
 @dataclass
@@ -154,6 +154,8 @@ def load_data(cfg: SearchConfig) -> tuple[tuple[np.ndarray, np.ndarray], tuple[n
 
         x, y = load_diabetes(return_X_y=True)
         y = y[:, None]
+    elif cfg.data == "spirals":  # the course's teaching set: 3 interleaved arms, 600 points (or subset)
+        x, y = datasets.make_spirals(n_samples=cfg.subset or 600, n_classes=3, noise=0.05, seed=cfg.seed)
     else:
         loader = {"digits": datasets.load_digits, "mnist": datasets.load_mnist,
                   "fashion-mnist": datasets.load_fashion_mnist}[cfg.data]
@@ -165,7 +167,9 @@ def load_data(cfg: SearchConfig) -> tuple[tuple[np.ndarray, np.ndarray], tuple[n
     n_val = max(1, int(round(len(x) * cfg.val_split)))
     val, train = order[:n_val], order[n_val:]
     x = x.astype(np.float32)
-    if cfg.task == "regression":
+    if cfg.data == "spirals":
+        pass  # already in [-1, 1]
+    elif cfg.task == "regression":
         mean, std = x[train].mean(axis=0), x[train].std(axis=0) + 1e-8
         y_mean, y_std = y[train].mean(), y[train].std()
         x, y = (x - mean) / std, ((y - y_mean) / y_std).astype(np.float32)

@@ -12,6 +12,7 @@ worker; several local workers share a journal file instead (Optuna's JournalStor
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -101,8 +102,19 @@ def open_storage(url: str, workers: int = 1, heartbeat: int = HEARTBEAT_S) -> An
         url = driver_url(url)
         _reachable(url)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since v2.8
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return RDBStorage(url, heartbeat_interval=heartbeat, grace_period=3 * heartbeat,
-                          heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
-                          engine_kwargs={"pool_pre_ping": True})
+    import sqlalchemy
+
+    for attempt in range(5):
+        try:
+            with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since v2.8
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(url, heartbeat_interval=heartbeat, grace_period=3 * heartbeat,
+                                  heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1),
+                                  engine_kwargs={"pool_pre_ping": True})
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            # Workers started together on a fresh database all create Optuna's tables; one wins,
+            # the others fail on the duplicate and find the tables there when they try again.
+            if attempt == 4:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")

@@ -461,7 +461,7 @@ def test_sequential_fuses_conv_relu_maxpool_with_identical_results():
         model.zero_grad()
         xt = nr.tensor(x, requires_grad=True)
         y = model(xt)
-        (y * g).sum().backward()
+        y.backward(g)  # = (y * g).sum().backward(), with g moved to y's device
         results.append((y.numpy(), xt.grad, [p.grad.copy() for p in model.parameters()]))
         if fused:
             assert isinstance(model._steps[0], ConvReluMaxPool) and len(model._steps) == 3
@@ -489,7 +489,8 @@ def test_sequential_fuses_only_a_2x2_max_pool_and_names_both_layers_in_errors():
 def test_conv_relu_max_pool_without_grad_gives_the_same_output_and_keeps_nothing():
     rng = np.random.default_rng(3)
     x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((3, 9, 8, 4), (3, 3, 4, 5), (5,)))
-    with_grad = F.conv2d_relu_max_pool2d(nr.tensor(x), nr.tensor(w, requires_grad=True), b, padding="same")
+    x, b = nr.tensor(x), nr.tensor(b)  # on the default device, as w (the strict device refuses host arrays)
+    with_grad = F.conv2d_relu_max_pool2d(x, nr.tensor(w, requires_grad=True), b, padding="same")
     with nr.no_grad():
         without = F.conv2d_relu_max_pool2d(x, nr.tensor(w, requires_grad=True), b, padding="same")
     np.testing.assert_array_equal(with_grad.numpy(), without.numpy())

@@ -196,3 +196,12 @@ def test_performance_restores_flush_to_zero_and_nests():
     assert not platform.flushes_denormals()
     tiny = np.float32(1e-39)  # subnormal in float32
     assert tiny * np.float32(1) != 0  # the user's arithmetic keeps subnormals after the block
+
+
+def test_parallel_chunks_of_an_empty_range_calls_nothing_on_any_device():
+    calls = []
+    kernels.parallel_chunks(lambda k, s: calls.append(s), 0, 4)
+    kernels.parallel_chunks(lambda k, s: calls.append(s), 0, 4, xp=object())  # a device module: one chunk or none
+    assert calls == []
+    kernels.parallel_chunks(lambda k, s: calls.append((k, s)), 10, 4, xp=object())
+    assert calls == [(0, slice(0, 10))]

@@ -145,11 +145,10 @@ def col2im(taps: Any, shape: tuple[int, ...], k: Pair, stride: Pair, dilation: P
     full = next((a for a in adds if gx[:1, a[0], a[1]].shape == gx[:1].shape), None)
     rest = [a for a in adds if a is not full]
 
-    cols = xp.moveaxis(taps, 0, 3)  # (N, Ho, Wo, kh*kw, C): contiguous when taps is a view of g @ W2^T
-    kernels = usable(taps, gx, use=compiled if compiled is not None else (None if cols.flags.c_contiguous else False))
+    kernels = usable(taps, gx, use=compiled)
     if kernels is not None:
         first = -1 if full is None else full[2]
-        cols = np.ascontiguousarray(cols)
+        cols = np.ascontiguousarray(np.moveaxis(taps, 0, 3))  # (N, Ho, Wo, kh*kw, C): no copy for a view of g W2^T
         over_batch(lambda s: kernels.col2im_gather(cols[s], gx[s], k[0], k[1], *stride, *dilation, *top_left, first),
                    gx, passes=len(adds))
         return gx

@@ -109,8 +109,9 @@ def parallel_chunks(fn: Callable[[int, slice], Any], n: int, chunk: int, xp: Any
     the whole batch in turn, for the convolutions of a small CNN on two cores).
     The chunks depend only on n and chunk, never on the thread count. CuPy work runs as one chunk.
     """
-    if xp is not np:
-        fn(0, slice(0, n))
+    if xp is not np:  # one chunk, or none for an empty range (as on the CPU)
+        if n > 0:
+            fn(0, slice(0, n))
         return
     count = -(-n // chunk)
     if in_worker():

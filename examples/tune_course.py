@@ -54,7 +54,7 @@ def test_accuracy(study, test: tuple) -> float:
     return float(nr.metrics.accuracy(test[1], model.predict(test[0], batch_size=512).argmax(axis=1)))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subset", type=int, default=12000, help="training images used (of 60000)")
     parser.add_argument("--epochs", type=int, default=3)
@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--out", default="runs/tune-course")
     parser.add_argument("--storage", help="a shared database (postgresql://...) instead of SQLite files")
     parser.add_argument("--quick", action="store_true", help="a few seconds: 1000 images, 1 epoch, 3 trials")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.quick:
         args.subset, args.epochs, args.trials = 1000, 1, 3
     train, val, test = fashion(args.subset, seed=0)
@@ -74,7 +74,8 @@ def main() -> None:
     grid = tune.search(mlp, {"dropout": tune.uniform(0.1, 0.8, step=0.1)}, (train, val), epochs=args.epochs,
                        metric="val_accuracy", method="grid", fixed={"lr": 1e-3, "batch_size": 128},
                        storage=args.storage, study_name="dropout-grid", out=out / "dropout-grid", pruner="none")
-    print(f"best dropout {grid.best_params['dropout']}: test accuracy {test_accuracy(grid, test):.4f} "
+    grid_test = test_accuracy(grid, test)
+    print(f"best dropout {grid.best_params['dropout']}: test accuracy {grid_test:.4f} "
           f"({time.perf_counter() - start:.0f} s)\n")
 
     start = time.perf_counter()
@@ -84,8 +85,11 @@ def main() -> None:
     bayes = tune.search(cnn, space, (train, val), epochs=args.epochs, metric="val_accuracy", method="bayes",
                         trials=args.trials, storage=args.storage, study_name="cnn-bayes", out=out / "cnn-bayes",
                         pruner="median")
-    print(f"best {bayes.best_params}: test accuracy {test_accuracy(bayes, test):.4f} "
-          f"({time.perf_counter() - start:.0f} s)")
+    bayes_test = test_accuracy(bayes, test)
+    print(f"best {bayes.best_params}: test accuracy {bayes_test:.4f} ({time.perf_counter() - start:.0f} s)")
+    return {"best_dropout": float(grid.best_params["dropout"]), "dropout_val_accuracy": float(grid.best_value),
+            "dropout_test_accuracy": grid_test, "cnn_val_accuracy": float(bayes.best_value),
+            "cnn_test_accuracy": bayes_test}
 
 
 if __name__ == "__main__":

@@ -85,6 +85,19 @@ def test_output_encoding(capsys):
     assert 0 <= r["binary_invalid_codes"] < 0.2 and "one_hot_10_outputs" in out
 
 
+@pytest.mark.slow  # about 20 s of CPU: eight MLPs and three CNNs on 1000 Fashion-MNIST images
+def test_tune_course(capsys, tmp_path):
+    import neurona as nr
+
+    if nr.data.find_dataset("fashion-mnist") is None:
+        pytest.skip("Fashion-MNIST is not on this machine (Debian's dataset-fashion-mnist package installs it)")
+    r = load("tune_course").main(["--quick", "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert r["best_dropout"] in {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8} and r["dropout_test_accuracy"] > 0.4
+    assert r["cnn_test_accuracy"] > 0.4 and "test accuracy" in printed
+    assert (tmp_path / "dropout-grid" / "leaderboard.csv").is_file() and (tmp_path / "cnn-bayes" / "best.json").is_file()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["binary_classification", "multiclass_classification", "output_encoding"])
 def test_full_runs(name, capsys):

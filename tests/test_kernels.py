@@ -15,6 +15,7 @@ import pytest
 import neurona as nr
 from neurona import functional as F
 from neurona.kernels import compiled
+from neurona.kernels import im2col as im2col_module
 from neurona.kernels.convolution import ConvGeometry
 from neurona.kernels.im2col import col2im, im2col, pad
 from neurona.testing import gradcheck
@@ -65,8 +66,14 @@ def test_col2im_is_the_adjoint_of_im2col(case, rng):
     assert lhs == pytest.approx(rhs, rel=1e-10)
 
 
-def _conv_grads(monkeypatch, numba: str, stride: int, padding):
+def _compiled_from_any_size(monkeypatch, numba: str) -> None:
+    """NEURONA_NUMBA as given, and the compiled col2im used even for the tiny test shapes."""
     monkeypatch.setenv("NEURONA_NUMBA", numba)
+    monkeypatch.setattr(im2col_module, "COMPILED_MIN_TAPS", 0)
+
+
+def _conv_grads(monkeypatch, numba: str, stride: int, padding):
+    _compiled_from_any_size(monkeypatch, numba)
     rng = np.random.default_rng(0)
     x = nr.tensor(rng.standard_normal((3, 9, 9, 4)), requires_grad=True)
     w = nr.tensor(rng.standard_normal((3, 3, 4, 8)), requires_grad=True)  # more outputs than inputs: col2im
@@ -87,7 +94,7 @@ def test_conv2d_backward_is_the_same_with_and_without_compiled_kernels(monkeypat
 
 @pytest.mark.parametrize("numba", ["1", "0"])
 def test_conv2d_transpose_gradcheck_on_both_paths(monkeypatch, numba, rng):
-    monkeypatch.setenv("NEURONA_NUMBA", numba)
+    _compiled_from_any_size(monkeypatch, numba)
     x = rng.standard_normal((2, 3, 3, 2))
     w = rng.standard_normal((3, 3, 2, 3))
     assert gradcheck(lambda a, b: F.conv2d_transpose(a, b, stride=2, padding="same"), x, w)
@@ -100,11 +107,26 @@ def test_the_compiled_switch_refuses_what_it_cannot_run(rng):
         compiled.usable(a, use=True)
 
 
-def test_import_neurona_does_not_import_numba():
-    """numba is loaded on the first compiled kernel's call, so importing neurona stays fast."""
-    code = "import sys, neurona; print('numba' in sys.modules)"
+def test_numba_is_loaded_only_for_work_large_enough_to_repay_it():
+    """Importing neurona, and a step of a small CNN on 8x8 images, never load numba (about a second
+    of CPU); a col2im over enough taps does (when numba is installed)."""
+    code = """
+import sys
+import numpy as np
+import neurona as nr
+from neurona import functional as F
+print('numba' in sys.modules)
+x = nr.tensor(np.ones((32, 8, 8, 16), np.float32), requires_grad=True)
+w = nr.tensor(np.ones((3, 3, 16, 32), np.float32), requires_grad=True)
+F.conv2d(x, w, padding="same").sum().backward()
+print('numba' in sys.modules)
+from neurona.kernels.im2col import COMPILED_MIN_TAPS, col2im
+taps = np.zeros((9, 1, 1, 1, COMPILED_MIN_TAPS // 9 + 1), np.float32)
+col2im(taps, taps.shape[1:], (3, 3), (1, 1), (1, 1), (1, 1))
+print('numba' in sys.modules)
+"""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.split() == ["False", "False", str(compiled.enabled())]
 
 
 @pytest.mark.parametrize("x_shape, w_shape, stride, pads, bias, pool_major, out_hw, pointwise, bias_column", [

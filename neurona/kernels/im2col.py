@@ -20,6 +20,7 @@ from .compiled import usable
 from .threads import over_batch, parallel_for
 
 Pair = tuple[int, int]
+COMPILED_MIN_TAPS = 1 << 18  # col2im's compiled kernel from this many tap values (per chunk) on
 Pads = tuple[int, int, int, int]  # top, bottom, left, right
 
 
@@ -145,7 +146,9 @@ def col2im(taps: Any, shape: tuple[int, ...], k: Pair, stride: Pair, dilation: P
     full = next((a for a in adds if gx[:1, a[0], a[1]].shape == gx[:1].shape), None)
     rest = [a for a in adds if a is not full]
 
-    kernels = usable(taps, gx, use=compiled)
+    # Small images (a few hundred thousand tap values) stay with the twin: then loading numba
+    # (~1 s of CPU once per process) would cost more than the compiled pass saves in a whole run.
+    kernels = usable(taps, gx, use=compiled if compiled is not None or taps.size >= COMPILED_MIN_TAPS else False)
     if kernels is not None:
         first = -1 if full is None else full[2]
         cols = np.ascontiguousarray(np.moveaxis(taps, 0, 3))  # (N, Ho, Wo, kh*kw, C): no copy for a view of g W2^T

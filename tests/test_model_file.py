@@ -196,12 +196,23 @@ def test_damaged_json_and_non_regular_paths(good, tmp_path):
 def test_absurd_sizes_are_refused_before_any_layer_is_built(good, tmp_path):
     manifest, members = parts(good)
     layers = manifest["model"]["config"]["layers"]
-    for units in (4e7, 10**12, 40_000_000):
+    name = layers[0]["config"]["name"]
+    for units in (10**12, 40_000_000):
         bad = json.loads(json.dumps(manifest))
         bad["model"]["config"]["layers"][0]["config"]["units"] = units
-        name = layers[0]["config"]["name"]
         refused(write(tmp_path / "u.neurona", bad, members),
                 f"layer Dense '{name}' has units={units!r}; a saved layer's sizes are at most {MAX_DIM}", limit_mb=4)
+    for units in (4e7, 1e12):  # floats are not sizes to the checker: the file's weight budget stops them
+        bad = json.loads(json.dumps(manifest))
+        bad["model"]["config"]["layers"][0]["config"]["units"] = units
+        refused(write(tmp_path / "u.neurona", bad, members), "asks for more weights than the file holds|"
+                "cannot be rebuilt", limit_mb=4)
+    # a large variance is a value, not a size: such a model saves and loads
+    scaled = nn.Sequential([nn.Normalization(mean=[1e9] * 4, variance=[1e18] * 4), nn.Dense(3)])
+    scaled.build((None, 4))
+    scaled.save(tmp_path / "n.neurona")
+    x = np.full((2, 4), 1e9, np.float32)
+    assert np.array_equal(load_model(tmp_path / "n.neurona").predict(x), scaled.predict(x))
     # within MAX_DIM each, but a (20000, 60000) kernel (4.8 GB) is more than the file holds
     bad = json.loads(json.dumps(manifest))
     bad["input_shape"] = [20000]
@@ -321,6 +332,7 @@ def test_a_float64_model_reloads_as_float64_bit_for_bit(tmp_path):
     assert out.dtype == np.float64 and np.array_equal(out, expected)
 
 
+@pytest.mark.cpu_only(reason="measures host memory; weights on a device are copied to the host to be written")
 def test_saving_streams_the_weights_instead_of_copying_them(tmp_path):
     model = nn.Sequential([nn.Dense(1024), nn.Dense(1024)])
     model.build((None, 1024))  # 8 MB of weights
@@ -348,3 +360,24 @@ def test_saving_through_a_symlink_keeps_link_and_permissions(tmp_path, good):
     assert load_model(link).layers[0].kernel.shape == (4, 8)
     with pytest.raises(FileExistsError, match="is a character device"):
         small_model().save("/dev/null")
+
+
+def test_load_weights_checks_npz_files_the_same_way(tmp_path, good):
+    model = small_model()
+    weights = dict(model.state_dict())
+    weights["0.kernel"] = weights["0.kernel"].astype(np.int64)
+    (tmp_path / "int.npz").write_bytes(npz(weights))
+    with pytest.raises(ModelFileError, match="int.npz: array int.npz/0.kernel.npy holds int64; expected float32"):
+        model.load_weights(tmp_path / "int.npz")
+    (tmp_path / "bomb.npz").write_bytes(npz({"0.kernel": np.zeros((64, MB // 16), np.float32)}, compress=True))
+    with pytest.raises(ModelFileError, match="bomb.npz/0.kernel.npy would decompress"):
+        model.load_weights(tmp_path / "bomb.npz")
+    fifo = tmp_path / "fifo.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelFileError, match="fifo.npz is a FIFO; expected a weights file"):
+        model.load_weights(fifo)
+    before = model.state_dict()
+    model.save_weights(tmp_path / "w.npz")
+    model.load_weights(tmp_path / "w.npz")
+    for k, v in before.items():
+        assert np.array_equal(model.state_dict()[k], v)

@@ -10,7 +10,7 @@ A model file is a zip archive (see ``saving``). Reading one trusts nothing in it
   it before the array is allocated; weights must be float32 or float64, and nothing is
   ever unpickled;
 * the architecture (JSON) is checked before any layer exists: at most ``MAX_LAYERS``
-  layers, no number larger than ``MAX_DIM`` in a layer's configuration, only concrete
+  layers, no integer larger than ``MAX_DIM`` in a layer's configuration, only concrete
   layer classes, an input shape of at most ``MAX_INPUT_ELEMENTS`` values; building it may
   then allocate no more weight memory than the file holds (``nn.module.weight_budget``).
 
@@ -249,8 +249,8 @@ def check_architecture(path: str, spec: Any, custom_objects: dict[str, Any] | No
             stack.extend((v, depth + 1, layer, str(k)) for k, v in value.items())
         elif isinstance(value, list):
             stack.extend((v, depth + 1, layer, key) for v in value)
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and key not in _FREE_NUMBERS:
-            if abs(value) > MAX_DIM:
+        elif type(value) is int and key not in _FREE_NUMBERS:  # noqa: E721 (floats are values, not sizes:
+            if abs(value) > MAX_DIM:  # a variance may be 1e10; a float size is bounded by the weight budget)
                 raise ModelFileError(f"{path}: layer {layer or '?'} has {key}={value!r}; a saved layer's sizes are "
                                      f"at most {MAX_DIM}")
         elif value is not None and not isinstance(value, (str, bool, int, float)):

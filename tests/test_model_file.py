@@ -8,7 +8,6 @@ import re
 import stat
 import tracemalloc
 import zipfile
-import zlib
 
 import numpy as np
 import pytest
@@ -90,7 +89,8 @@ def test_a_compressed_member_that_would_expand_a_hundredfold_is_refused_unread(g
         z.writestr("neurona.json", json.dumps(manifest), compress_type=zipfile.ZIP_STORED)
         z.writestr("weights.npz", npz({"0.kernel": np.zeros((64, MB // 16), np.float32)}))  # 16 MB of zeros
     assert os.path.getsize(bomb) < 100_000
-    refused(bomb, "weights.npz would decompress .* into 16777.* a decompression bomb", limit_mb=4)
+    refused(bomb, "weights.npz would decompress .* into 16777.* \\(more than 20 times: a decompression bomb",
+            limit_mb=4)
 
 
 def test_a_bomb_inside_the_weights_npz_is_refused(good, tmp_path):
@@ -98,6 +98,22 @@ def test_a_bomb_inside_the_weights_npz_is_refused(good, tmp_path):
     inner = npz({"0.kernel": np.zeros((64, MB // 16), np.float32)}, compress=True)
     path = write(tmp_path / "inner.neurona", manifest, {"weights.npz": inner})
     refused(path, "weights.npz/0.kernel.npy would decompress", limit_mb=4)
+
+
+def test_all_members_together_may_not_decompress_beyond_twenty_times_the_file(good, tmp_path):
+    manifest, _ = parts(good)
+    rng = np.random.default_rng(0)
+    block = np.concatenate([rng.integers(0, 256, 1 << 20, dtype=np.uint8), np.zeros(15 << 20, np.uint8)])
+    inner = npz({"0.kernel": block.view(np.float32)})  # 16 MB stored; deflates about 15:1, under the limit
+    path = tmp_path / "nested.neurona"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("neurona.json", json.dumps(manifest))
+        z.writestr("weights.npz", inner, compress_type=zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("weights.npz")
+        assert 10 * info.compress_size < info.file_size < 20 * info.compress_size
+    refused(path, "with member weights.npz/0.kernel.npy its members would decompress into more than 20 times the "
+                  "file's size", limit_mb=64)  # the 16 MB of weights.npz were read (bounded by the ratio)
 
 
 def test_a_huge_declared_shape_is_refused_before_allocation(good, tmp_path):

@@ -34,7 +34,7 @@ from ..nn.module import Module, find_layer_class
 
 MANIFEST = "neurona.json"
 MAX_JSON_BYTES = 8 << 20  # the architecture of a 1,000-layer network is well under 1 MB
-MAX_RATIO = 100  # decompressed / compressed size of a member (floats compress about 1.1:1)
+MAX_RATIO = 20  # decompressed / compressed size of a member, and of all of them / the file (floats: ~1.1)
 MAX_LAYERS = 10_000
 MAX_DEPTH = 100  # nesting of the architecture's JSON
 MAX_DIM = 1 << 24  # the largest number a layer's configuration may hold (units, filters, sizes...)
@@ -68,7 +68,10 @@ def _members(z: zipfile.ZipFile, path: str, where: str) -> dict[str, zipfile.Zip
     return infos
 
 
-def _check_member(info: zipfile.ZipInfo, path: str, where: str, available: int, limit: int | None = None) -> None:
+def _check_member(info: zipfile.ZipInfo, path: str, where: str, available: int, limit: int | None = None,
+                  left: list[int] | None = None) -> None:
+    """Refuse a member whose declared sizes cannot be honest or exceed ``limit``; charge its size to ``left``
+    (the bytes all the members read may still decompress into)."""
     name = f"{where}/{info.filename}" if where else info.filename
     if info.flag_bits & 0x1:
         raise ModelFileError(f"{path}: member {name} is encrypted")
@@ -87,6 +90,11 @@ def _check_member(info: zipfile.ZipInfo, path: str, where: str, available: int, 
     if limit is not None and info.file_size > limit:
         raise ModelFileError(f"{path} is refused: member {name} holds {info.file_size} bytes; at most {limit} "
                              "are expected")
+    if left is not None:
+        if info.file_size > left[0]:
+            raise ModelFileError(f"{path} is refused: with member {name} its members would decompress into more "
+                                 f"than {MAX_RATIO} times the file's size (a decompression bomb?)")
+        left[0] -= info.file_size
 
 
 def _read_exactly(f: IO[bytes], n: int) -> bytearray:
@@ -126,12 +134,12 @@ def _read_npy(z: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, where: str, 
     return array.reshape(shape, order="F" if fortran else "C")
 
 
-def _read_npz(source: bytes | str, path: str, where: str, kinds: str) -> dict[str, np.ndarray]:
+def _read_npz(source: bytes | str, path: str, where: str, kinds: str, left: list[int]) -> dict[str, np.ndarray]:
     available = len(source) if isinstance(source, bytes) else os.path.getsize(source)
     arrays: dict[str, np.ndarray] = {}
     with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as z:
         for name, info in _members(z, path, where).items():
-            _check_member(info, path, where, available)
+            _check_member(info, path, where, available, left=left)
             if not name.endswith(".npy"):
                 raise ModelFileError(f"{path}: {where} holds {name!r}; expected only .npy arrays")
             arrays[name[:-4]] = _read_npy(z, info, path, where, kinds)
@@ -142,7 +150,7 @@ def read_npz_file(path: str, kinds: str = "f") -> dict[str, np.ndarray]:
     """{key: array} from an npz file (``save_weights``'s), with the checks of ``read_archive``."""
     check_regular_file(path, "weights")
     try:
-        return _read_npz(path, path, os.path.basename(path), kinds)
+        return _read_npz(path, path, os.path.basename(path), kinds, [MAX_RATIO * os.path.getsize(path) + (1 << 20)])
     except ModelFileError:
         raise
     except zipfile.BadZipFile as exc:
@@ -162,6 +170,7 @@ def read_archive(path: str | os.PathLike, what: str = "neurona model",
     try:
         with zipfile.ZipFile(path) as z:
             members = _members(z, path, "")
+            left = [MAX_RATIO * size + (1 << 20)]  # what all the members read may decompress into
             info = members.get(MANIFEST)
             if info is None:
                 raise ModelFileError(f"{path} is not a {what} file (no {MANIFEST} inside)")
@@ -172,10 +181,10 @@ def read_archive(path: str | os.PathLike, what: str = "neurona model",
             for blob, kinds in blobs.items():
                 info = members.get(f"{blob}.npz")
                 if info is not None:
-                    _check_member(info, path, "", size)
+                    _check_member(info, path, "", size, left=left)
                     with z.open(info) as f:
                         data = f.read()
-                    out[blob] = _read_npz(data, path, f"{blob}.npz", kinds)
+                    out[blob] = _read_npz(data, path, f"{blob}.npz", kinds, left)
     except (FileNotFoundError, ModelFileError):
         raise
     except zipfile.BadZipFile as exc:

@@ -34,8 +34,8 @@ from ..nn.module import Module, WeightBudgetError, deserialize_layer, serialize_
 from .model_file import (
     MANIFEST,
     WEIGHT_DTYPES,
-    build_memory_limit,
     ModelFileError,
+    build_memory_limit,
     check_architecture,
     check_format,
     check_input_shape,

@@ -88,6 +88,7 @@ def test_mistakes_are_one_line_exit_2_and_write_nothing(config, tmp_path, capsys
 
 
 def test_local_workers_share_a_journal_file(config, tmp_path):
+    config.write_text(CONFIG.replace('data = "digits"', 'data = "spirals"'))  # no scikit-learn to import
     out = tmp_path / "run"
     env = dict(os.environ, PYTHONWARNINGS="ignore", MPLBACKEND="Agg")
     result = subprocess.run([sys.executable, "-m", "neurona", "tune", str(config), "--out", str(out), "--workers", "2",

@@ -110,7 +110,7 @@ def test_grid_never_evaluates_a_point_twice_across_workers(postgres_url, tmp_pat
 
 
 def test_a_worker_killed_mid_trial_leaves_the_study_usable(postgres_url, tmp_path):
-    config = write_config(tmp_path, epochs=10, subset=2000)
+    config = write_config(tmp_path, epochs=5, subset=1000)
     name = "killed"
     victim, other = (worker(config, postgres_url, name, 6, tmp_path / f"w{i}") for i in range(2))
     storage = tune.open_storage(postgres_url)  # creates the tables safely while the workers do too

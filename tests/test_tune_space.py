@@ -99,3 +99,31 @@ def test_bad_configs(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(TuneError, match=message):
         read_config(path)
+
+
+def test_timeouts_and_a_worker_past_its_deadline():
+    from neurona.tune.cli import parse_timeout
+    from neurona.tune.worker import run_worker
+
+    assert (parse_timeout("90s"), parse_timeout("30m"), parse_timeout("2h"), parse_timeout("45")) == (90, 1800, 7200, 45)
+    with pytest.raises(TuneError, match="--timeout must look like"):
+        parse_timeout("0m")
+    import optuna
+
+    study = optuna.create_study()
+    assert run_worker(study, lambda t: t.suggest_float("x", 0, 1), timeout_s=0) == 0 and not study.trials
+    assert run_worker(study, lambda t: t.suggest_float("x", 0, 1), total=3) == 3
+    assert run_worker(study, lambda t: t.suggest_float("x", 0, 1), total=3) == 0   # the study is already done
+
+
+def test_samplers_and_pruners_by_name():
+    import optuna
+
+    from neurona.tune.study import make_pruner, make_sampler
+
+    assert isinstance(make_sampler("bayes", 0), optuna.samplers.TPESampler)
+    assert isinstance(make_sampler("random", 0), optuna.samplers.RandomSampler)
+    assert isinstance(make_pruner("halving"), optuna.pruners.SuccessiveHalvingPruner)
+    assert isinstance(make_pruner("median"), optuna.pruners.MedianPruner)
+    with pytest.raises(TuneError, match="unknown pruner 'hyperband'. Expected one of median, halving, none"):
+        make_pruner("hyperband")

@@ -60,6 +60,7 @@ def test_a_hopeless_learning_rate_is_pruned_after_an_epoch(digits, tmp_path):
     assert [t.params["lr"] for t in trials] == [c["lr"] for c in configs]
     hopeless = trials[-1]
     assert hopeless.state.name == "PRUNED" and hopeless.user_attrs["epochs"] == 1
+    assert set(hopeless.user_attrs["metrics"]) == {"val_loss", "val_accuracy", "precision", "recall", "f1", "roc_auc"}
     assert all(t.state.name == "COMPLETE" and t.user_attrs["epochs"] == 4 for t in trials[:2])
 
 

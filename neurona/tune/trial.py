@@ -114,11 +114,10 @@ class Objective:
                   validation_data=self.validation, callbacks=[pruning], verbose=0)
         trial.set_user_attr("epochs", pruning.epochs)
         trial.set_user_attr("seconds", round(time.perf_counter() - start, 3))
-        if pruning.pruned:
-            trial.set_user_attr("metrics", _finite(pruning.last))
-            raise optuna.TrialPruned(f"{self.metric} after epoch {pruning.epochs}")
-        scores = score(model, *self.validation, self.task)
+        scores = score(model, *self.validation, self.task)  # every metric, also where the pruner stopped it
         trial.set_user_attr("metrics", _finite(scores))
+        if pruning.pruned:
+            raise optuna.TrialPruned(f"{self.metric} after epoch {pruning.epochs}")
         value = scores[self.metric]
         if math.isfinite(value) and self.models_dir is not None and self._is_best(trial, value):
             path = Path(self.models_dir).resolve() / f"trial-{trial.number}.neurona"

@@ -59,11 +59,16 @@ def _columns(table: list[dict[str, Any]]) -> list[str]:
 
 
 def _cell(v: Any) -> str:
+    """A table cell: "-" for missing, 4 significant digits for tiny floats, 4 decimals otherwise."""
     if v is None:
         return "-"
-    if isinstance(v, float):
-        return f"{v:.4g}" if abs(v) < 1e-3 and v != 0 else f"{v:.4f}".rstrip("0").rstrip(".") if v % 1 else f"{v:g}"
-    return str(v)
+    if not isinstance(v, float):
+        return str(v)
+    if v.is_integer():
+        return f"{v:g}"
+    if abs(v) < 1e-3:
+        return f"{v:.4g}"
+    return f"{v:.4f}".rstrip("0").rstrip(".")
 
 
 def format_table(study: Any, limit: int | None = None) -> str:

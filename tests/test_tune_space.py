@@ -123,9 +123,9 @@ def test_samplers_and_pruners_by_name():
 
     assert isinstance(make_sampler("bayes", 0), optuna.samplers.TPESampler)
     assert isinstance(make_sampler("random", 0), optuna.samplers.RandomSampler)
-    pytest.importorskip("torch")
-    assert isinstance(make_sampler("gp", 0), optuna.samplers.GPSampler)  # Optuna's GP needs PyTorch and SciPy
     assert isinstance(make_pruner("halving"), optuna.pruners.SuccessiveHalvingPruner)
     assert isinstance(make_pruner("median"), optuna.pruners.MedianPruner)
     with pytest.raises(TuneError, match="unknown pruner 'hyperband'. Expected one of median, halving, none"):
         make_pruner("hyperband")
+    pytest.importorskip("torch")
+    assert isinstance(make_sampler("gp", 0), optuna.samplers.GPSampler)  # Optuna's GP needs PyTorch and SciPy

@@ -129,3 +129,26 @@ def test_samplers_and_pruners_by_name():
         make_pruner("hyperband")
     pytest.importorskip("torch")
     assert isinstance(make_sampler("gp", 0), optuna.samplers.GPSampler)  # Optuna's GP needs PyTorch and SciPy
+
+
+def test_an_interrupted_grid_point_is_queued_again():
+    import optuna
+
+    from neurona.tune.worker import run_worker
+
+    study = optuna.create_study()
+    for x in (0.1, 0.2):
+        study.enqueue_trial({"x": x})
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if x == 0.1:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of this trial
+        return x
+
+    with pytest.raises(KeyboardInterrupt):
+        run_worker(study, objective, queued_only=True)
+    states = [(t.state.name, t.params.get("x", t.system_attrs.get("fixed_params", {}).get("x"))) for t in study.trials]
+    assert states == [("FAIL", 0.1), ("WAITING", 0.2), ("WAITING", 0.1)]
+    assert run_worker(study, lambda t: t.suggest_float("x", 0, 1), queued_only=True) == 2   # --resume finishes both
+    assert sorted(t.params["x"] for t in study.trials if t.state.name == "COMPLETE") == [0.1, 0.2]

@@ -397,3 +397,13 @@ def test_load_weights_checks_npz_files_the_same_way(tmp_path, good):
     model.load_weights(tmp_path / "w.npz")
     for k, v in before.items():
         assert np.array_equal(model.state_dict()[k], v)
+
+
+def test_a_functional_model_passes_the_checks(tmp_path):
+    x = nn.Input((6, 6, 1))
+    h = nn.Conv2D(4, 3, padding="same", activation="relu")(x)
+    h = nn.add(h, nn.Conv2D(4, 3, padding="same")(h))
+    model = nn.Model(x, nn.Dense(3)(nn.Flatten()(h)))
+    model.save(tmp_path / "graph.neurona")
+    images = np.random.default_rng(0).standard_normal((4, 6, 6, 1)).astype(np.float32)
+    assert np.array_equal(load_model(tmp_path / "graph.neurona").predict(images), model.predict(images))

@@ -4,8 +4,8 @@
 
 1. pretrain the reference CNN (two conv + pool, dense 128) on every training image of classes 0-4;
 2. take 50 training images of each of classes 5-9 (250 in all) and train, with a new 5-way head,
-   (a) the frozen base (only the head learns), (b) the whole network, the base at a tenth of the
-   head's learning rate, (c) the same network from scratch;
+   (a) the frozen base (only the head learns, at --head-lr), (b) the whole network, the base at
+   --lr and the head at --head-lr, (c) the same network from scratch at --lr;
 3. print the test accuracy of each on the 5,000 test images of classes 5-9, and the commands.
 Not part of the test run.
 """
@@ -31,7 +31,8 @@ def main() -> None:
     ap.add_argument("--pretrain-epochs", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=30, help="epochs on the 250 new images")
     ap.add_argument("--per-class", type=int, default=50)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=1e-3, help="pretraining, the fine-tuned base, from scratch")
+    ap.add_argument("--head-lr", type=float, default=1e-2, help="a new head on a pretrained base")
     args = ap.parse_args()
     nr.manual_seed(0)
     (x, y), (xt, yt) = nr.data.load_fashion_mnist()
@@ -64,10 +65,10 @@ def main() -> None:
         head = model[1]
         if how == "frozen base":
             base.trainable = False
-            opt = optim.Adam(lr=args.lr)
+            opt = optim.Adam(lr=args.head_lr)
         elif how == "fine-tuned base":
-            opt = optim.Adam([{"params": base.parameters(), "lr": args.lr / 10},
-                              {"params": head.parameters(), "lr": args.lr}])
+            opt = optim.Adam([{"params": base.parameters(), "lr": args.lr},
+                              {"params": head.parameters(), "lr": args.head_lr}])
         else:
             opt = optim.Adam(lr=args.lr)
         model.compile(opt, "cross_entropy", ["accuracy"])
@@ -79,7 +80,7 @@ def main() -> None:
     for how, (acc, wall) in results.items():
         print(f"| {how} | {acc:.4f} | {wall:.0f} s |")
     print(f"\ncommand: python -m benchmarks.zoo_transfer --pretrain-epochs {args.pretrain_epochs} "
-          f"--epochs {args.epochs} --per-class {args.per_class} --lr {args.lr}")
+          f"--epochs {args.epochs} --per-class {args.per_class} --lr {args.lr} --head-lr {args.head_lr}")
 
 
 if __name__ == "__main__":

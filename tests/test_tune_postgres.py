@@ -185,6 +185,11 @@ def test_a_study_with_another_space_is_refused(postgres_url, tmp_path, capsys):
     assert not (tmp_path / "b").exists() and len(load(postgres_url, "clash").trials) == n
     assert main(["tune", "--show", "--storage", postgres_url, "--study", "nope"]) == 2
     assert "no study named 'nope'" in capsys.readouterr().err
+    wrong_db = postgres_url.rsplit("/", 1)[0] + "/nosuchdb"
+    assert main(["tune", str(config), "--storage", wrong_db, "--study", "x", "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot use the database at 127.0.0.1:" in err and 'database "nosuchdb" does not exist' in err
+    assert err.count("\n") == 1 and not (tmp_path / "c").exists()
 
 
 def test_optuna_dashboard_serves_the_study(postgres_url, tmp_path):

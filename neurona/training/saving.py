@@ -167,7 +167,8 @@ def optimizer_state(opt: optim.Optimizer) -> tuple[dict[str, Any], dict[str, np.
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) or value is None or isinstance(value, bool)
+    """A JSON scalar a hyperparameter may be: a number, a flag or None."""
+    return value is None or isinstance(value, (bool, int, float))
 
 
 def load_optimizer_state(opt: optim.Optimizer, meta: Any, arrays: dict[str, np.ndarray], path: str = "") -> None:
@@ -288,7 +289,7 @@ def rebuild(path: str, manifest: dict[str, Any], weights: dict[str, np.ndarray],
     finally:
         backend.set_default_dtype(default)
         backend.set_rng_state(rng)
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    expected = {k: tuple(v.shape) for k, v in _weights(model)}
     found = {k: tuple(v.shape) for k, v in weights.items()}
     if expected != found:
         problems = [f"{k} has shape {found[k]} but the architecture needs {expected[k]}"

@@ -1,5 +1,5 @@
-"""Property tests of the model-file reader: random and mutated files give a model or a ModelFileError, never
-another exception, a hang or unbounded memory.
+"""Property tests of the model-file reader: random and mutated model files give a model or a ModelFileError, and
+mutated training backups resume or raise a clear error, never another exception, a hang or unbounded memory.
 
 The properties run in a child process whose address space and CPU time are capped (resource.setrlimit),
 with a hypothesis deadline per example, so a file that made the reader allocate gigabytes or loop would
@@ -128,9 +128,52 @@ PROPERTIES = textwrap.dedent('''
         (np.savez_compressed if compress else np.savez)(buf, **arrays)
         check(archive(MANIFEST, {**MEMBERS, "weights.npz": buf.getvalue()}))
 
+    from neurona.training import callbacks as C
+    from neurona.training.backup import FILENAME
+
+    class Stop(C.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    def fit(callbacks):
+        nr.manual_seed(0)
+        m = nn.Sequential([nn.Dense(4, activation="relu"), nn.Dense(2)])
+        m.compile(optim.Adam(lr=0.01), "cross_entropy")
+        m.fit(x, np.arange(8) % 2, epochs=2, batch_size=4, verbose=0,
+              callbacks=[C.EarlyStopping(monitor="loss", restore_best_weights=True), *callbacks])
+
+    backup_dir = os.path.join(folder, "backup")
+    try:
+        fit([C.BackupAndRestore(backup_dir), Stop()])
+    except KeyboardInterrupt:
+        pass
+    backup_path = os.path.join(backup_dir, FILENAME)
+    BACKUP = open(backup_path, "rb").read()
+
+    @settings(SETTINGS, max_examples=max(10, int(sys.argv[2]) // 2))
+    @given(st.lists(mutation, min_size=1, max_size=3))
+    def mutated_backup(mutations):
+        data = bytearray(BACKUP)
+        for kind, at, junk in mutations:
+            at %= max(len(data), 1)
+            if kind in ("cut", "delete"):
+                del data[at:at + (len(junk) if kind == "delete" else len(data))]
+            else:
+                data[at:at + len(junk)] = junk
+        with open(backup_path, "wb") as f:
+            f.write(bytes(data))
+        try:
+            fit([C.BackupAndRestore(backup_dir, delete_checkpoint=False)])
+        except ModelFileError as exc:
+            assert backup_path in str(exc) and not memory_error(exc), str(exc)
+        except ValueError as exc:  # a state from another run: said so, with how to start over
+            assert "to start over" in str(exc), str(exc)
+
     mutated_bytes()
     mutated_manifest()
     random_weights()
+    mutated_backup()
     print("properties hold")
 ''')
 
@@ -152,3 +195,11 @@ def test_random_and_mutated_files_give_a_model_or_a_model_file_error(tmp_path):
                             timeout=600, preexec_fn=_limits, env=env)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-8000:]
     assert "properties hold" in result.stdout
+
+
+def test_the_limits_hold_the_child_to_its_bounds():
+    """The bounds above are real: under them, a child that allocates 4 GB fails instead of getting it."""
+    greedy = "import numpy as np; a = np.ones(1 << 29); print('allocated', a.nbytes)"
+    result = subprocess.run([sys.executable, "-c", greedy], capture_output=True, text=True, timeout=120,
+                            preexec_fn=_limits)
+    assert result.returncode != 0 and "MemoryError" in result.stderr and "allocated" not in result.stdout

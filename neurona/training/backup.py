@@ -27,7 +27,14 @@ from .. import backend
 from ..nn.module import serialize_layer
 from .callback import Callback
 from .model_file import ModelFileError, check_format, read_archive
-from .saving import FORMAT_VERSION, load_optimizer_state, optimizer_state, serialize_optimizer, write_archive
+from .saving import (
+    FORMAT_VERSION,
+    load_optimizer_state,
+    optimizer_state,
+    serialize_optimizer,
+    weights_of,
+    write_archive,
+)
 
 FORMAT = "neurona-backup"
 FILENAME = "training_state.neurona-backup"
@@ -224,8 +231,8 @@ class BackupAndRestore(Callback):
             "optimizer_at_end": _optimizer_spec(trainer.optimizer),
         }
         os.makedirs(self.backup_dir, exist_ok=True)
-        write_archive(self.path, manifest, {"weights": self.model.state_dict(), "optimizer": opt_arrays,
-                                            "callbacks": arrays})
+        write_archive(self.path, manifest, {"weights": weights_of(self.model), "optimizer": opt_arrays,
+                                            "callbacks": arrays})  # the weights streamed, not copied
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint and os.path.exists(self.path):

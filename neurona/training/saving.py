@@ -113,7 +113,7 @@ def write_archive(path: str | os.PathLike, manifest: dict[str, Any], blobs: dict
     atomic_write(path, write)
 
 
-def _weights(model: Module) -> Iterator[tuple[str, Any]]:
+def weights_of(model: Module) -> Iterator[tuple[str, Any]]:
     """(dotted path, array) of every parameter and buffer, as ``state_dict`` names them but without copies."""
     for k, p in model.named_parameters():
         yield k, p.data
@@ -226,7 +226,7 @@ def save_model(model: Module, path: str | os.PathLike, include_optimizer: bool =
         "model": _architecture(model), "input_shape": list(model.input_shape[1:]),
         "compile": None, "optimizer_state": None, "metadata": dict(metadata or {}),
     }
-    blobs: dict[str, Any] = {"weights": _weights(model)}
+    blobs: dict[str, Any] = {"weights": weights_of(model)}
     trainer = model.__dict__.get("_trainer")
     if trainer is not None:
         loss = serialize_loss(trainer.loss)
@@ -289,7 +289,7 @@ def rebuild(path: str, manifest: dict[str, Any], weights: dict[str, np.ndarray],
     finally:
         backend.set_default_dtype(default)
         backend.set_rng_state(rng)
-    expected = {k: tuple(v.shape) for k, v in _weights(model)}
+    expected = {k: tuple(v.shape) for k, v in weights_of(model)}
     found = {k: tuple(v.shape) for k, v in weights.items()}
     if expected != found:
         problems = [f"{k} has shape {found[k]} but the architecture needs {expected[k]}"
@@ -341,9 +341,9 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
 
 def save_weights(model: Module, path: str | os.PathLike) -> None:
     """Write the parameters and buffers to exactly ``path`` as an npz archive (atomic, streamed)."""
-    if next(_weights(model), None) is None:
+    if next(weights_of(model), None) is None:
         raise ValueError(f"save_weights: model '{model.name}' has no weights yet; build it first")
-    atomic_write(path, lambda f: _write_npz(f, _weights(model)))
+    atomic_write(path, lambda f: _write_npz(f, weights_of(model)))
 
 
 def load_weights(model: Module, path: str | os.PathLike) -> None:

@@ -23,16 +23,17 @@ from .datasets import (
 from .download import DownloadError, cache_dir, download_file, file_checksum
 from .folders import load_image, load_image_folder
 from .idx import IDXError, read_idx, write_idx
-from .loader import DataLoader
+from .loader import DataLoader, Dataset, Subset, TensorDataset, collate
 from .preprocessing import MeanImageSubtraction, MinMaxScaler, PCAWhitening, StandardScaler, ZCAWhitening
 from .tables import load_csv
 from .toy import make_and, make_blobs, make_circles, make_moons, make_or, make_spirals, make_xor, truth_table
-from .transforms import Compose, Normalize, Rescale
+from .transforms import Compose, Normalize, Rescale, ToTensor
 
 __all__ = [
-    "DATASETS", "FASHION_MNIST_CLASSES", "Compose", "DataLoader", "DatasetLocation", "DatasetNotFoundError",
+    "DATASETS", "FASHION_MNIST_CLASSES", "Compose", "DataLoader", "Dataset", "DatasetLocation", "DatasetNotFoundError",
     "DownloadError", "IDXError", "MeanImageSubtraction", "MinMaxScaler", "Normalize", "PCAWhitening", "Rescale",
-    "StandardScaler", "ZCAWhitening", "cache_dir", "dataset_info", "download_file", "file_checksum", "find_dataset",
+    "StandardScaler", "Subset", "TensorDataset", "ToTensor", "ZCAWhitening", "cache_dir", "collate", "dataset_info",
+    "download_file", "file_checksum", "find_dataset",
     "load_csv", "load_digits", "load_fashion_mnist", "load_idx_dataset", "load_image", "load_image_folder",
     "load_mnist", "make_and", "make_blobs", "make_circles", "make_moons", "make_or", "make_spirals", "make_xor",
     "read_idx", "search_dirs", "transforms", "truth_table", "write_idx",

@@ -45,7 +45,7 @@ from ..nn.augmentation import (
 )
 
 __all__ = [
-    "Compose", "Normalize", "Rescale", "as_array", "RandomAffine", "RandomBrightness", "RandomContrast",
+    "Compose", "Normalize", "Rescale", "ToTensor", "as_array", "batchable", "RandomAffine", "RandomBrightness", "RandomContrast",
     "RandomCrop", "RandomErasing", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
     "affine_transform", "random_affine", "random_brightness", "random_contrast", "random_crop", "random_erasing",
     "random_flip", "random_rotation", "random_translation", "random_zoom",
@@ -89,8 +89,47 @@ class Rescale:
         return f"Rescale({self.scale}, offset={self.offset})"
 
 
+class ToTensor:
+    """An image or batch as a float32 Tensor, uint8 scaled to [0, 1] (torchvision's ToTensor, channels-last).
+
+    Unlike torchvision, the layout stays channels-last, as everywhere in neurona:
+    (H, W) -> (H, W, 1); (H, W, C) and a batch (N, H, W, C) keep their shape.
+    Float input keeps its values (as float32), other integer input is cast.
+    """
+
+    def __call__(self, pic: Any) -> Tensor:
+        x = as_array(pic)
+        x = x if hasattr(x, "shape") else np.asarray(x)
+        if x.ndim not in (2, 3, 4):
+            raise ValueError(f"ToTensor: expected an image (H, W) or (H, W, C), or a batch (N, H, W, C). "
+                             f"Received: shape={tuple(x.shape)}")
+        if x.ndim == 2:
+            x = x[:, :, None]
+        if x.dtype == np.uint8:
+            x = x.astype(np.float32) * np.float32(1 / 255)
+        elif x.dtype != np.float32:
+            x = x.astype(np.float32)
+        return Tensor(x)
+
+    def __repr__(self) -> str:
+        return "ToTensor()"
+
+
+def batchable(transform: Any) -> bool:
+    """True when ``transform`` gives the same result on a batch (N, H, W, C) as on each image (H, W, C).
+
+    Image datasets use it to transform a whole batch at once instead of one sample at a time.
+    """
+    if transform is None or isinstance(transform, (ToTensor, Normalize, Rescale)):
+        return True
+    return isinstance(transform, Compose) and all(batchable(t) for t in transform.transforms)
+
+
 class Normalize:
-    """(x - mean) / std per channel (the last axis), as float32 (torchvision's Normalize, channels-last)."""
+    """(x - mean) / std per channel (the last axis), as float32 (torchvision's Normalize, channels-last).
+
+    A Tensor in gives a Tensor out (as after ``ToTensor``), an array gives an array.
+    """
 
     def __init__(self, mean: Any, std: Any) -> None:
         self.mean = np.asarray(mean, dtype=np.float32)
@@ -99,6 +138,8 @@ class Normalize:
             raise ValueError(f"Normalize: std must be > 0. Received: std={std}")
 
     def __call__(self, x: Any) -> Any:
+        if isinstance(x, Tensor):
+            return Tensor(self(x.data))
         xp = get_array_module(x)
         x = x if x.dtype.kind == "f" else x.astype(np.float32)
         return (x - xp.asarray(self.mean, dtype=x.dtype)) / xp.asarray(self.std, dtype=x.dtype)

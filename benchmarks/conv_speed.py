@@ -206,7 +206,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--threads", type=int, default=2, help="threads for PyTorch and for NumPy's BLAS")
+    parser.add_argument("--threads", type=int, default=2, help="threads for PyTorch, for neurona and for NumPy's BLAS")
     parser.add_argument("--cpu-time", action="store_true",
                         help="with --threads 1: time the main thread's CPU time, which other processes on a "
                              "shared machine disturb far less than wall time")
@@ -217,6 +217,7 @@ def main() -> None:
         global CLOCK
         CLOCK = time.thread_time
     torch.set_num_threads(args.threads)
+    nr.backend.set_num_threads(args.threads)  # neurona's own threads too (--cpu-time counts only the main one)
     try:  # NumPy's BLAS pool (OpenBLAS) gets the same number of threads as PyTorch
         from threadpoolctl import threadpool_limits
 

@@ -3,6 +3,7 @@ before anything large is decompressed or allocated (memory measured with tracema
 
 import io
 import json
+import math
 import os
 import re
 import stat
@@ -317,6 +318,11 @@ def test_damaged_compile_settings_and_optimizer_state(good, tmp_path):
     bad = json.loads(json.dumps(manifest))
     bad["optimizer_state"]["steps"] = {"0": "many"}
     refused(write(tmp_path / "steps.neurona", bad, members), "optimizer state does not fit")
+    for index in (math.inf, 1.5, True):  # found by the property test: inf raised OverflowError
+        bad = json.loads(json.dumps(manifest))
+        bad["optimizer_state"]["param_groups"][0]["params"][0] = index
+        refused(write(tmp_path / "index.neurona", bad, members), "optimizer state does not fit .*something other "
+                "than numbers")
     bad = json.loads(json.dumps(manifest))
     bad["optimizer_state"]["param_groups"][0]["lr"] = {"evil": 1}
     refused(write(tmp_path / "groups.neurona", bad, members), "optimizer state does not fit")

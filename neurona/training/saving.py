@@ -188,12 +188,12 @@ def load_optimizer_state(opt: optim.Optimizer, meta: Any, arrays: dict[str, np.n
             state[int(index)][name] = value
         for g in groups:
             if not isinstance(g, dict) or not all(
-                    k == "params" or _number(v) or (isinstance(v, list) and all(map(_number, v)))
-                    for k, v in g.items()):
+                    (isinstance(v, list) and all(type(i) is int for i in v)) if k == "params"  # noqa: E721
+                    else _number(v) or (isinstance(v, list) and all(map(_number, v))) for k, v in g.items()):
                 raise TypeError(f"a parameter group holds something other than numbers: {g!r}"[:300])
         groups = [{k: tuple(v) if k == "betas" else v for k, v in g.items()} for g in groups]
         opt.load_state_dict({"state": state, "param_groups": groups, "iterations": iterations})
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
         raise ModelFileError(f"{where}the optimizer state does not fit this optimizer "
                              f"({type(exc).__name__}: {exc})") from None
 

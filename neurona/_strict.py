@@ -77,6 +77,8 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 - the name CuPy uses
         """ndarray methods (reshape, astype, sum, ...) run on the wrapped array, results stay on the device."""
         if name.startswith("__"):  # no __array_interface__ & co.: NumPy would read the data through them
             raise AttributeError(name)
+        if name in ("data", "ctypes", "tofile", "dump", "dumps"):  # host memory, or writes it out
+            raise _refuse(f".{name}")
         attr = getattr(self._a, name)
         if not callable(attr):
             return _wrap(attr, {})

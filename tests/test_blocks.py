@@ -65,7 +65,7 @@ def compare_block(block, torch_fn, shape, steps=2):
         block(nr.tensor(np.zeros(shape)))  # builds every sublayer; eval mode moves no statistics
     block.train()
     P = {n: torch.tensor(p.numpy(), requires_grad=True) for n, p in block.named_parameters()}
-    B = {n: torch.tensor(np.array(b)) for n, b in block.named_buffers()}
+    B = {n: torch.tensor(nr.backend.to_numpy(b)) for n, b in block.named_buffers()}
     for step in range(steps + 1):
         training = step < steps
         block.train(training)
@@ -78,7 +78,7 @@ def compare_block(block, torch_fn, shape, steps=2):
         block.zero_grad()
         for t in P.values():
             t.grad = None
-        (y * gy).sum().backward()
+        y.backward(gy)  # = (y * gy).sum().backward(), with gy moved to y's device
         (ty * torch.tensor(gy)).sum().backward()
         np.testing.assert_allclose(ours_x.grad, their_x.grad.numpy(), rtol=1e-7, atol=1e-8)
         for n, p in block.named_parameters():

@@ -264,6 +264,7 @@ def test_backup_and_restore_survives_a_killed_process(tmp_path):
     assert ha == hb and len(ha["loss"]) == 7 and min(ha["lr"]) < 0.02  # the history spans the whole run
 
 
+@pytest.mark.cpu_only(reason="bit-exact resume with dropout: backups hold the CPU generator's state, not the GPU one's")
 def test_backup_and_restore_in_process_with_a_schedule(tmp_path):
     """Interrupted by an exception after epoch 2, rerun: the same weights as an uninterrupted run."""
     x, y = data(n=50)

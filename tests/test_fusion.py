@@ -48,7 +48,7 @@ def test_fused_and_unfused_give_the_same_outputs_and_gradients():
         x = nr.tensor(X, requires_grad=True)
         y = model(x)
         ops = _ops(y)  # before backward, which frees the graph
-        (y * g).sum().backward()
+        y.backward(g)  # = (y * g).sum().backward(), with g moved to y's device
         results.append((ops, [y.numpy(), x.grad] + [p.grad for p in model.parameters()]))
     (fused_ops, fused), (plain_ops, plain) = results
     assert "Conv2dMaxPoolRelu" in fused_ops

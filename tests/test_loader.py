@@ -128,7 +128,7 @@ def test_pytorch_style_loop_learns_digits():
     for _ in range(5):
         total = 0.0
         for xb, yb in loader:
-            logits = model(xb)
+            logits = model(nr.tensor(xb))  # to the default device
             opt = opt or optim.Adam(model.parameters(), lr=1e-2)
             opt.zero_grad()
             loss = F.cross_entropy(logits, yb)
@@ -138,5 +138,5 @@ def test_pytorch_style_loop_learns_digits():
         losses.append(total / len(y_train))
     assert losses[-1] < 0.5 * losses[0]
     with nr.no_grad():
-        pred = model(x_test.reshape(len(x_test), -1).astype(np.float32) / 255).numpy().argmax(1)
+        pred = model(nr.tensor(x_test.reshape(len(x_test), -1) / 255)).numpy().argmax(1)
     assert (pred == y_test).mean() > 0.85

@@ -55,7 +55,7 @@ def test_classic_mlp_gradients_equal_autograd(cost, activation):
 
     model = net.to_sequential()
     out = model(nr.tensor(x, dtype=np.float64))
-    targets = np.eye(3)[y]
+    targets = nr.tensor(np.eye(3)[y], np.float64)  # on the model's (the default) device
     if cost == "quadratic":
         loss = (((out - targets) ** 2).sum(axis=1) * 0.5).mean()
     else:

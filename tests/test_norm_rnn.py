@@ -80,8 +80,8 @@ CASES = [
          [randn(2, 3, 2, 4), randn(4), randn(4)]),
     Case("batch_norm_no_affine", lambda x: F.batch_norm(x), lambda x: TF.batch_norm(x, None, None, training=True,
                                                                                        eps=1e-3), [randn(4, 3)]),
-    Case("batch_norm_eval", lambda x, g, b: F.batch_norm(x, g, b, np.array([0.1, -0.2, 0.3]),
-                                                         np.array([0.5, 1.5, 2.0]), training=False),
+    Case("batch_norm_eval", lambda x, g, b: F.batch_norm(x, g, b, nr.tensor([0.1, -0.2, 0.3], x.dtype).data,
+                                                         nr.tensor([0.5, 1.5, 2.0], x.dtype).data, training=False),
          lambda x, g, b: TF.batch_norm(x, torch.tensor([0.1, -0.2, 0.3], dtype=x.dtype),
                                        torch.tensor([0.5, 1.5, 2.0], dtype=x.dtype), g, b, False, 0.1, 1e-3),
          [randn(4, 3), randn(3), randn(3)]),
@@ -128,7 +128,7 @@ def test_recurrent_ops_without_initial_state_or_bias():
 def test_ops_keep_float32():
     x = nr.tensor(randn(2, 3, 4))
     assert F.batch_norm(x).dtype == np.float32 and F.layer_norm(x).dtype == np.float32
-    rm, rv = np.zeros(4, np.float32), np.ones(4, np.float32)
+    rm, rv = nr.tensor(np.zeros(4)).data, nr.tensor(np.ones(4)).data  # on the default device, float32
     F.batch_norm(x, running_mean=rm, running_var=rv)
     assert rm.dtype == np.float32 and rv.dtype == np.float32
     W, U_ = nr.tensor(randn(4, 9)), nr.tensor(randn(3, 9))
@@ -157,7 +157,7 @@ def t64(a, grad=True):
 
 
 def close(a, b, tol=1e-8):
-    a = a.numpy() if isinstance(a, nr.Tensor) else np.asarray(a)
+    a = a.numpy() if isinstance(a, nr.Tensor) else nr.backend.to_numpy(a)
     b = b.detach().numpy() if isinstance(b, torch.Tensor) else np.asarray(b)
     np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
@@ -191,7 +191,7 @@ def test_batchnorm_matches_torch_over_steps(f64, shape):
         y, ty = layer(ours_x), tb(their_x.permute(perm)).permute(inv)
         close(y, ty)
         layer.zero_grad()
-        (y * gy).sum().backward()
+        y.backward(gy)  # = (y * gy).sum().backward(), with gy moved to y's device
         tb.zero_grad()
         (ty * torch.tensor(gy)).sum().backward()
         close(ours_x.grad, their_x.grad)
@@ -213,7 +213,7 @@ def test_batchnorm_channels_first_axis(f64):
     y, ty = layer(ours_x), tb(their_x)
     close(y, ty)
     gy = randn(*x.shape)
-    (y * gy).sum().backward()
+    y.backward(gy)  # = (y * gy).sum().backward(), with gy moved to y's device
     (ty * torch.tensor(gy)).sum().backward()
     close(ours_x.grad, their_x.grad)
     close(layer.moving_variance, tb.running_var)
@@ -256,7 +256,7 @@ def test_layernorm_matches_torch(f64):
     y, ty = layer(ours_x), tl(their_x)
     close(y, ty)
     gy = randn(*x.shape)
-    (y * gy).sum().backward()
+    y.backward(gy)  # = (y * gy).sum().backward(), with gy moved to y's device
     (ty * torch.tensor(gy)).sum().backward()
     close(ours_x.grad, their_x.grad)
     close(layer.gamma.grad, tl.weight.grad)
@@ -314,7 +314,7 @@ def test_recurrent_layer_matches_torch(f64, kind, with_state):
     gys = [randn(*o.shape) for o in outs]
     for o, t in zip(outs, theirs, strict=True):
         close(o, t)
-    sum((o * g).sum() for o, g in zip(outs, gys, strict=True)).backward()
+    sum((o * nr.backend.to_device(g, o.device)).sum() for o, g in zip(outs, gys, strict=True)).backward()
     sum((t * torch.tensor(g)).sum() for t, g in zip(theirs, gys, strict=True)).backward()
     close(ours_x.grad, their_x.grad)
     for ours_g, their_g in zip((layer.kernel.grad, layer.recurrent_kernel.grad, layer.bias.grad),
@@ -457,7 +457,7 @@ def test_embedding_matches_torch(f64):
     y, ty = layer(ids), te(torch.tensor(ids))
     close(y, ty)
     gy = randn(*y.shape)
-    (y * gy).sum().backward()
+    y.backward(gy)
     (ty * torch.tensor(gy)).sum().backward()
     close(layer.embeddings.grad, te.weight.grad)
     assert layer.count_params() == 6 * 4 and y.shape == (2, 4, 4)

@@ -223,7 +223,7 @@ def test_dropout_gradcheck():
 
 def test_float32_stays_float32():
     x = nr.tensor(np.ones((2, 3)), requires_grad=True)
-    y = (x * np.float64(2.0) + np.ones(3) / 3 - 1.5) ** 2
+    y = (x * np.float64(2.0) + nr.backend.to_device(np.ones(3), x.device) / 3 - 1.5) ** 2
     z = F.cross_entropy(F.linear(y, nr.tensor(np.ones((3, 4))), None, "relu"), np.array([0, 1]))
     z.backward()
     assert x.dtype == y.dtype == z.dtype == x.grad.dtype == np.float32

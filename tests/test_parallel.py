@@ -96,6 +96,7 @@ def _adam_steps():
 
 @pytest.mark.parametrize("work", [_conv_pool_step, _fused_conv_pool_step, _dense_step, _adam_steps],
                          ids=["conv_pool", "fused_conv_pool", "dense", "adam"])
+@pytest.mark.cpu_only(reason="neurona's CPU threads (GPU work runs in one piece)")
 def test_two_threads_give_the_same_bits_as_one(threads, work):
     threads(1)
     one = work()

@@ -64,7 +64,8 @@ PROBS = _P / _P.sum(axis=1, keepdims=True)  # a probability target (constant)
 
 def _bn_infer(fn):
     """batch_norm in inference mode, with the running statistics as constants."""
-    return lambda x, g, b: fn(x, g, b, RUNNING[0].astype(x.dtype), RUNNING[1].astype(x.dtype), training=False)
+    return lambda x, g, b: fn(x, g, b, *(nr.backend.to_device(r.astype(x.dtype), x.device) for r in RUNNING),
+                              training=False)
 
 
 def _bn_train(fn):
@@ -143,11 +144,11 @@ def _run(fn: Callable, arrays: list[np.ndarray], dtype: type) -> tuple[list[np.n
     rng = np.random.default_rng(1)
     total = None
     for y in ys:
-        term = (y * rng.standard_normal(y.shape).astype(dtype)).sum()
+        term = (y * nr.backend.to_device(rng.standard_normal(y.shape).astype(dtype), y.device)).sum()
         total = term if total is None else total + term
     total.backward()
     grads = [t.grad if isinstance(t, Tensor) else None for t in ts]
-    return [y.numpy() for y in ys], [None if g is None else np.asarray(g) for g in grads]
+    return [y.numpy() for y in ys], [None if g is None else nr.backend.to_numpy(g) for g in grads]
 
 
 def _close(what: str, ours: np.ndarray, theirs: np.ndarray, dtype: type) -> None:
@@ -189,7 +190,7 @@ def test_reference_cross_entropy_with_labels_gradcheck() -> None:
 
 def test_reference_batch_norm_updates_running_statistics_as_the_fast_op() -> None:
     x = np.random.default_rng(4).standard_normal((6, 2, 3, 4))
-    stats = {name: [np.full(4, 0.5), np.full(4, 2.0)] for name in ("fast", "ref")}
+    stats = {name: [nr.tensor(np.full(4, v), np.float64).data for v in (0.5, 2.0)] for name in ("fast", "ref")}
     F.batch_norm(Tensor(x, dtype=np.float64), None, None, *stats["fast"], training=True, momentum=0.9)
     R.batch_norm(Tensor(x, dtype=np.float64), None, None, *stats["ref"], training=True, momentum=0.9)
     for fast, ref, start in zip(stats["fast"], stats["ref"], (0.5, 2.0)):
@@ -206,7 +207,7 @@ def test_adam_step_formula_equals_optim_adam(weight_decay: float) -> None:
     opt = optim.Adam([param], lr=0.01, weight_decay=weight_decay)
     p, m, v = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
     for t, g in enumerate(grads, start=1):
-        param.grad = g.copy()
+        param.grad = nr.backend.to_device(g.copy(), param.device)
         opt.step()
         p, m, v = R.adam_step(p, g, m, v, t, lr=0.01, weight_decay=weight_decay)
         assert p.dtype == np.float32

@@ -18,8 +18,8 @@ def d():
 
 @pytest.mark.parametrize("convert", [
     np.asarray, np.array, float, int, complex,
-    lambda a: a.item(), lambda a: a.tolist(), lambda a: a.tobytes(),
-], ids=["asarray", "array", "float", "int", "complex", "item", "tolist", "tobytes"])
+    lambda a: a.item(), lambda a: a.tolist(), lambda a: a.tobytes(), lambda a: a.data,
+], ids=["asarray", "array", "float", "int", "complex", "item", "tolist", "tobytes", "data"])
 def test_implicit_conversions_to_the_host_are_refused(d, convert):
     one = d[0, 0]
     with pytest.raises(TypeError, match="strict device: .* implicitly convert a device array to NumPy"):

@@ -120,7 +120,7 @@ def test_unfrozen_base_is_fine_tuned_with_a_lower_learning_rate():
     assert base_step > 0 and all(_changed(h0, head))
     # the same gradient at lr 0.01: the base moved by lr * grad exactly
     for b, p in zip(b0, base.parameters()):
-        np.testing.assert_allclose(b - 0.01 * p.grad, p.numpy(), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(b - 0.01 * nr.backend.to_numpy(p.grad), p.numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_optimizer_given_a_subset_warns_about_the_parameters_it_will_not_train():

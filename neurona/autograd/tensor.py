@@ -70,9 +70,13 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def size(self) -> int:
-        """Number of elements (NumPy's ``size``)."""
-        return self.data.size
+    def size(self) -> _Size:
+        """Number of elements (NumPy's ``size``); called, PyTorch's: ``x.size()`` the shape, ``x.size(1)`` one axis."""
+        return _Size(self.data.size, self.data.shape)
+
+    def dim(self) -> int:
+        """Number of axes (PyTorch's spelling of ``ndim``)."""
+        return self.data.ndim
 
     def numel(self) -> int:
         """Number of elements (PyTorch's spelling)."""
@@ -121,6 +125,13 @@ class Tensor:
 
     def __float__(self) -> float:
         return float(backend.to_numpy(self.data))
+
+    def __index__(self) -> int:
+        """A one-element integer tensor used as an index: ``classes[pred.argmax()]``."""
+        if self.data.size != 1 or self.data.dtype.kind not in "iub":
+            raise TypeError(f"only a one-element integer tensor can be used as an index. "
+                            f"Received: dtype={self.dtype}, shape={self.shape}")
+        return int(backend.item(self.data))
 
     def __int__(self) -> int:
         return int(backend.to_numpy(self.data))
@@ -304,17 +315,61 @@ class Tensor:
             return self
         return apply(Cast(np.dtype(dtype)), self)
 
+    # ---------------------------------------------------------------- PyTorch's casts and comparisons
+    def float(self) -> Tensor:
+        """A float32 copy (differentiable), as ``torch.Tensor.float``."""
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        return self.astype(np.float64)
+
+    def long(self) -> Tensor:
+        """An int64 copy, cut from the graph (integers carry no gradient)."""
+        return _new(self.data.astype(np.int64), False, None, 0)
+
+    def type(self, dtype: Any = None) -> Any:
+        """Without ``dtype`` the type's name (``'neurona.FloatTensor'``); with one, a copy of that dtype."""
+        if dtype is None:
+            return "neurona." + _TYPE_NAMES.get(self.data.dtype.name, self.data.dtype.name) + "Tensor"
+        dtype = np.dtype(dtype)
+        return self.astype(dtype) if dtype.kind == "f" and self.data.dtype.kind == "f" else \
+            _new(self.data.astype(dtype), False, None, 0)
+
+    def eq(self, other: Any) -> Tensor:
+        """Elementwise ``==`` (PyTorch's method name)."""
+        return self == other
+
+    def ne(self, other: Any) -> Tensor:
+        return self != other
+
     # ---------------------------------------------------------------- reductions
-    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+    # axis/keepdims as NumPy and Keras; dim/keepdim accepted as PyTorch spells them.
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: bool | None = None) -> Tensor:
+        axis, keepdims = _torch_axis(axis, keepdims, dim, keepdim)
         return apply(Sum(axis, keepdims), self)
 
-    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, *, dim: Any = None,
+             keepdim: bool | None = None) -> Tensor:
+        axis, keepdims = _torch_axis(axis, keepdims, dim, keepdim)
         return apply(Mean(axis, keepdims), self)
 
-    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+    def max(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, *, dim: int | None = None,
+            keepdim: bool | None = None) -> Any:
+        """Largest values; with ``dim=`` (PyTorch's spelling) the pair ``(values, indices)`` as ``torch.max``."""
+        if dim is not None:
+            keep = bool(keepdim)
+            return ValuesIndices(apply(Max(dim, keep), self), self.argmax(dim, keep))
+        axis, keepdims = _torch_axis(axis, keepdims, None, keepdim)
         return apply(Max(axis, keepdims), self)
 
-    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
+    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, *, dim: int | None = None,
+            keepdim: bool | None = None) -> Any:
+        """Smallest values; with ``dim=`` the pair ``(values, indices)`` as ``torch.min``."""
+        if dim is not None:
+            keep = bool(keepdim)
+            return ValuesIndices(apply(Min(dim, keep), self), self.argmin(dim, keep))
+        axis, keepdims = _torch_axis(axis, keepdims, None, keepdim)
         return apply(Min(axis, keepdims), self)
 
     def var(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
@@ -327,11 +382,15 @@ class Tensor:
     def std(self, axis: int | Sequence[int] | None = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
         return self.var(axis, keepdims, ddof).sqrt()
 
-    def argmax(self, axis: int | None = None) -> Tensor:
-        return _new(self.data.argmax(axis=axis), False, None, 0)
+    def argmax(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+               keepdim: bool | None = None) -> Tensor:
+        axis, keepdims = _torch_axis(axis, keepdims, dim, keepdim)
+        return _new(_arg(self.data.argmax, axis, keepdims), False, None, 0)
 
-    def argmin(self, axis: int | None = None) -> Tensor:
-        return _new(self.data.argmin(axis=axis), False, None, 0)
+    def argmin(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
+               keepdim: bool | None = None) -> Tensor:
+        axis, keepdims = _torch_axis(axis, keepdims, dim, keepdim)
+        return _new(_arg(self.data.argmin, axis, keepdims), False, None, 0)
 
     # ---------------------------------------------------------------- shape
     def reshape(self, *shape: Any) -> Tensor:
@@ -342,9 +401,25 @@ class Tensor:
             return self
         return apply(Reshape(shape), self)
 
-    def flatten(self, start_axis: int = 0) -> Tensor:
-        """Merge the axes from ``start_axis`` on into one (``flatten(1)`` keeps the batch axis)."""
-        return self.reshape(self.shape[:start_axis] + (-1,))
+    def flatten(self, start_axis: int = 0, end_axis: int = -1, *, start_dim: int | None = None,
+                end_dim: int | None = None) -> Tensor:
+        """Merge the axes from ``start_axis`` to ``end_axis`` into one (``flatten(1)`` keeps the batch axis).
+
+        ``start_dim``/``end_dim`` are PyTorch's names for the same.
+        """
+        start = (start_axis if start_dim is None else start_dim) % max(self.ndim, 1)
+        end = (end_axis if end_dim is None else end_dim) % max(self.ndim, 1)
+        if self.ndim == 0:
+            return self.reshape(1)
+        return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
+
+    def view(self, *shape: Any) -> Tensor:
+        """PyTorch's name for ``reshape`` (always a new Tensor sharing nothing it must not)."""
+        return self.reshape(*shape)
+
+    def view_as(self, other: Any) -> Tensor:
+        """Reshaped to ``other``'s shape."""
+        return self.reshape(tuple(other.shape))
 
     def transpose(self, *axes: Any) -> Tensor:
         """Permute axes: ``x.transpose()`` reverses them, ``x.transpose(0, 2, 1)`` permutes."""
@@ -375,6 +450,63 @@ class Tensor:
 
     def __getitem__(self, index: Any) -> Tensor:
         return apply(GetItem(_raw_index(index)), self)
+
+
+class _Size(int):
+    """A tensor's element count that, called, gives PyTorch's ``size()``: the shape, or one axis's length."""
+
+    def __new__(cls, n: int, shape: tuple[int, ...]) -> _Size:
+        obj = super().__new__(cls, n)
+        obj.shape = tuple(shape)
+        return obj
+
+    def __call__(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return self.shape
+        if not -len(self.shape) <= dim < len(self.shape):
+            raise IndexError(f"size(dim): dim must be in [{-len(self.shape)}, {len(self.shape) - 1}] "
+                             f"for shape {self.shape}. Received: dim={dim}")
+        return self.shape[dim]
+
+
+class ValuesIndices(tuple):
+    """``(values, indices)`` from ``max(dim=...)``/``min(dim=...)``, as ``torch.return_types.max``."""
+
+    def __new__(cls, values: Tensor, indices: Tensor) -> ValuesIndices:
+        return super().__new__(cls, (values, indices))
+
+    @property
+    def values(self) -> Tensor:
+        return self[0]
+
+    @property
+    def indices(self) -> Tensor:
+        return self[1]
+
+
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _torch_axis(axis: Any, keepdims: bool, dim: Any, keepdim: bool | None) -> tuple[Any, bool]:
+    """Merge PyTorch's ``dim``/``keepdim`` spellings into NumPy's ``axis``/``keepdims``."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"give axis or dim, not both. Received: axis={axis!r}, dim={dim!r}")
+        axis = dim
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return axis, bool(keepdims if keepdim is None else keepdim)
+
+
+def _arg(fn: Any, axis: int | None, keepdims: bool) -> Any:
+    return fn(axis=axis, keepdims=True) if keepdims else fn(axis=axis)
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge axes ``start_dim``..``end_dim`` into one, as ``torch.flatten``: ``nr.flatten(x, 1)``."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    return x.flatten(start_dim, end_dim)
 
 
 def _new(data: Any, requires_grad: bool, creator: Function | None, index: int) -> Tensor:
@@ -475,7 +607,7 @@ def _operand(other: Any, like: Tensor) -> Any:
     if isinstance(other, Tensor) or type(other) in _SCALARS:
         return other
     xp = get_array_module(like.data)
-    if get_array_module(other) is not xp and hasattr(other, "shape"):
+    if get_array_module(other) is not xp and hasattr(other, "shape") and not isinstance(other, np.generic):
         raise RuntimeError(
             f"operand is on {device_of(other)} but the tensor is on {like.device}; "
             "ops never move data between devices: move it with .to(device) or nr.tensor(..., device=...)"

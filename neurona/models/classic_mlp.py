@@ -173,8 +173,8 @@ class ClassicMLP(Module):
         model = Sequential(layers)
         model.build((None, self.sizes[0]))
         for dense, W, b in zip(layers, self.weights, self.biases):
-            dense.kernel.data = W.copy()
-            dense.bias.data = b.copy()
+            dense.kernel.data = backend.to_device(W.copy(), dense.kernel.device)  # where the model was built
+            dense.bias.data = backend.to_device(b.copy(), dense.bias.device)
         return model
 
     def get_config(self) -> dict[str, Any]:

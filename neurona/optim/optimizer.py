@@ -282,11 +282,11 @@ class Optimizer:
         if clipnorm is not None:
             for i, g in enumerate(flat.grad_views):
                 if have[i]:
-                    norm = float(xp.sqrt((g * g).sum()))
+                    norm = float(backend.item(xp.sqrt((g * g).sum())))
                     if norm > clipnorm:
                         g *= clipnorm / norm
         if global_clipnorm is not None:
-            norm = math.sqrt(sum(float((g * g).sum()) for i, g in enumerate(flat.grad_views) if have[i]))
+            norm = math.sqrt(sum(float(backend.item((g * g).sum())) for i, g in enumerate(flat.grad_views) if have[i]))
             if norm > global_clipnorm:
                 for i, g in enumerate(flat.grad_views):
                     if have[i]:

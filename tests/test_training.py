@@ -106,7 +106,7 @@ def test_cross_entropy_on_softmax_output_equals_logits(rng):
     y = rng.integers(0, 4, 6)
     a = L.CrossEntropy()(logits, y)
     b = L.CrossEntropy()(F.softmax(logits), y)
-    assert float(a.data) == float(b.data)
+    assert a.item() == b.item()
 
 
 @pytest.mark.parametrize("loss", ["cross_entropy", "binary_cross_entropy"])
@@ -243,8 +243,8 @@ def test_regularization_is_added_to_the_loss():
     m = mlp(reg=nn.regularizers.L2(0.5))
     m.compile("sgd", "cross_entropy")
     ev = m.evaluate(x, y)
-    data_loss = float(F.cross_entropy(nr.tensor(m.predict(x)), y).data)
-    np.testing.assert_allclose(ev["loss"], data_loss + float(m.regularization_loss().data), rtol=1e-5)
+    data_loss = F.cross_entropy(nr.tensor(m.predict(x)), y).item()
+    np.testing.assert_allclose(ev["loss"], data_loss + m.regularization_loss().item(), rtol=1e-5)
 
 
 def test_compile_optimizers_by_name_and_object():

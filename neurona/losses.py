@@ -29,6 +29,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from . import functional as F
 from .autograd import Tensor
 from .autograd.elementwise import Sigmoid
@@ -211,6 +213,72 @@ class Huber(Loss):
         return {"delta": self.delta, "reduction": self.reduction}
 
 
+class CrossEntropyLoss(CrossEntropy):
+    """PyTorch's ``nn.CrossEntropyLoss(weight=None, reduction="mean", label_smoothing=0.0)`` on logits.
+
+    >>> loss_fn = nn.CrossEntropyLoss(); loss = loss_fn(model(X), y)
+    """
+
+    def __init__(self, weight: Any = None, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(label_smoothing=label_smoothing, weight=weight, from_logits=True, reduction=reduction)
+
+    def get_config(self):
+        return {"weight": self.weight, "reduction": self.reduction, "label_smoothing": self.label_smoothing}
+
+
+class MSELoss(MeanSquaredError):
+    """PyTorch's ``nn.MSELoss(reduction="mean")``: ``MeanSquaredError``."""
+
+
+class L1Loss(MeanAbsoluteError):
+    """PyTorch's ``nn.L1Loss(reduction="mean")``: ``MeanAbsoluteError``."""
+
+
+class BCEWithLogitsLoss(BinaryCrossEntropy):
+    """PyTorch's ``nn.BCEWithLogitsLoss(weight=None, reduction="mean", pos_weight=None)`` on logits.
+
+    ``weight`` rescales each element's loss (broadcast to the output's shape), as PyTorch's.
+    """
+
+    def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None) -> None:
+        super().__init__(from_logits=True, pos_weight=pos_weight, reduction=reduction)
+        self.weight = None if weight is None else np.asarray(weight, dtype=np.float64).tolist()
+
+    def compute(self, y_pred, y_true, reduction):
+        return F.binary_cross_entropy_with_logits(y_pred, y_true, weight=self.weight, pos_weight=self.pos_weight,
+                                                  reduction=reduction)
+
+    def get_config(self):
+        return {"weight": self.weight, "reduction": self.reduction, "pos_weight": self.pos_weight}
+
+
+class BCELoss(BinaryCrossEntropy):
+    """PyTorch's ``nn.BCELoss(reduction="mean")`` on probabilities (after a sigmoid)."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__(from_logits=False, reduction=reduction)
+
+    def get_config(self):
+        return {"reduction": self.reduction}
+
+
+class NLLLoss(Loss):
+    """PyTorch's ``nn.NLLLoss(weight=None, ignore_index=-100, reduction="mean")`` on log-probabilities."""
+
+    name = "nll_loss"
+
+    def __init__(self, weight: Any = None, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        self.weight = None if weight is None else [float(v) for v in np.asarray(weight).ravel()]
+        self.ignore_index = int(ignore_index)
+
+    def compute(self, y_pred, y_true, reduction):
+        return F.nll_loss(y_pred, y_true, weight=self.weight, ignore_index=self.ignore_index, reduction=reduction)
+
+    def get_config(self):
+        return {"weight": self.weight, "ignore_index": self.ignore_index, "reduction": self.reduction}
+
+
 class FunctionLoss(Loss):
     """A plain function ``fn(y_pred, y_true) -> scalar Tensor`` (e.g. ``F.mse_loss``) used as a loss.
 
@@ -246,7 +314,8 @@ LOSSES: dict[str, Callable[[], Loss]] = {
     "huber": Huber,
 }
 LOSS_CLASSES = {cls.__name__: cls for cls in (CrossEntropy, BinaryCrossEntropy, MeanSquaredError,
-                                              MeanAbsoluteError, Huber)}
+                                              MeanAbsoluteError, Huber, CrossEntropyLoss, MSELoss, L1Loss,
+                                              BCEWithLogitsLoss, BCELoss, NLLLoss)}
 
 
 def get_loss(spec: str | Loss | Callable[..., Tensor]) -> Loss:
@@ -291,6 +360,7 @@ def deserialize_loss(spec: dict[str, Any], custom_objects: dict[str, Any] | None
     return get_loss(cls)
 
 
-__all__ = ["BinaryCrossEntropy", "CrossEntropy", "FunctionLoss", "Huber", "LOSSES", "LOSS_CLASSES", "Loss",
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "BinaryCrossEntropy", "CrossEntropy", "CrossEntropyLoss", "FunctionLoss",
+           "L1Loss", "MSELoss", "NLLLoss", "Huber", "LOSSES", "LOSS_CLASSES", "Loss",
            "MeanAbsoluteError", "MeanSquaredError", "deserialize_loss", "get_loss", "output_activation",
            "serialize_loss"]

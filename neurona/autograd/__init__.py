@@ -2,9 +2,9 @@
 
 from .function import Function
 from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .tensor import Tensor, apply, as_array, concat, stack, tensor
+from .tensor import Tensor, apply, as_array, concat, flatten, stack, tensor
 
 __all__ = [
-    "Function", "Tensor", "apply", "as_array", "concat", "detect_anomaly", "enable_grad",
+    "Function", "Tensor", "apply", "as_array", "concat", "detect_anomaly", "enable_grad", "flatten",
     "is_grad_enabled", "no_grad", "set_grad_enabled", "stack", "tensor",
 ]

@@ -51,9 +51,16 @@ class no_grad(_Switch):
 
     >>> with nr.no_grad():
     ...     y = model(x)          # y.requires_grad is False, no graph is kept
+
+    A decorator too, with or without parentheses: ``@nr.no_grad()`` or ``@nr.no_grad``.
     """
 
     field, value = "grad", False
+
+    def __new__(cls, fn: Callable | None = None) -> Any:
+        if fn is not None:  # ``@no_grad`` without parentheses: decorate at once
+            return object.__new__(cls)(fn)
+        return object.__new__(cls)
 
 
 class enable_grad(_Switch):

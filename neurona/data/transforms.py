@@ -45,7 +45,8 @@ from ..nn.augmentation import (
 )
 
 __all__ = [
-    "Compose", "Normalize", "Rescale", "ToTensor", "as_array", "batchable", "RandomAffine", "RandomBrightness", "RandomContrast",
+    "Compose", "Normalize", "Rescale", "ToTensor", "as_array", "batchable", "RandomAffine", "RandomBrightness",
+    "RandomContrast",
     "RandomCrop", "RandomErasing", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
     "affine_transform", "random_affine", "random_brightness", "random_contrast", "random_crop", "random_erasing",
     "random_flip", "random_rotation", "random_translation", "random_zoom",

@@ -42,6 +42,7 @@ from .losses import (
     l1_loss,
     mae_loss,
     mse_loss,
+    nll_loss,
 )
 from .math import (
     abs,
@@ -80,6 +81,7 @@ __all__ = [
     "gelu", "get_activation", "global_avg_pool2d", "global_max_pool2d", "gru", "hard_tanh", "heaviside",
     "huber_loss", "identity", "l1_loss", "layer_norm", "leaky_relu", "linear", "log", "log_softmax", "logistic",
     "logsumexp", "lstm", "mae_loss", "matmul", "max", "max_pool2d", "maximum", "mean", "min", "mse_loss", "mul",
+    "nll_loss",
     "neg", "pow", "relu", "reshape", "saturated_linear", "selu", "sigmoid", "sign", "silu", "simple_rnn", "softmax",
     "softplus", "sqrt", "stack", "step", "sub", "sum", "swish", "tanh", "transpose", "upsample2d",
 ]

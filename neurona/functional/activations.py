@@ -237,9 +237,9 @@ class Softmax(Function):
         return gx
 
 
-def softmax(x: Any, axis: int = -1) -> Tensor:
-    """Normalised exponentials along ``axis``: non-negative, summing to 1 (class probabilities)."""
-    fn = Softmax(axis)
+def softmax(x: Any, axis: int = -1, dim: int | None = None) -> Tensor:
+    """Normalised exponentials along ``axis`` (or ``dim``, PyTorch's name): non-negative, summing to 1."""
+    fn = Softmax(axis if dim is None else dim)
     return _remember_input(fn, x, apply(fn, x))
 
 
@@ -261,9 +261,9 @@ class LogSoftmax(Function):
         return gy - xp.exp(self.y) * gy.sum(axis=self.axis, keepdims=True)
 
 
-def log_softmax(x: Any, axis: int = -1) -> Tensor:
-    """log(softmax(x)) computed stably (never log of an underflowed 0)."""
-    return apply(LogSoftmax(axis), x)
+def log_softmax(x: Any, axis: int = -1, dim: int | None = None) -> Tensor:
+    """log(softmax(x)) along ``axis`` (or ``dim``, PyTorch's name), computed stably (never log of an underflowed 0)."""
+    return apply(LogSoftmax(axis if dim is None else dim), x)
 
 
 ACTIVATIONS: dict[str, Callable[[Any], Tensor]] = {

@@ -297,3 +297,43 @@ def huber_loss(input: Any, target: Any, delta: float = 1.0, reduction: str = "me
     a = _difference("huber_loss", input, target).abs()
     q = apply(Clip(None, delta), a)
     return _reduce(q * q * 0.5 + (a - q) * delta, reduction)
+
+
+def nll_loss(input: Any, target: Any, weight: Any = None, ignore_index: int = -100,  # noqa: A002
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of log-probabilities (N, C) (or (N, ..., C), channels last) at int labels.
+
+    loss_i = -w[t_i] * input[i, t_i]; "mean" divides the sum by sum_i w[t_i], as PyTorch.
+    Labels equal to ``ignore_index`` count for nothing. Use after ``log_softmax``:
+    ``F.nll_loss(F.log_softmax(z, dim=1), t) == F.cross_entropy(z, t)``.
+    """
+    _check_reduction("nll_loss", reduction)
+    x = input if isinstance(input, Tensor) else Tensor(input)
+    if x.ndim < 2:
+        raise ValueError(f"nll_loss: input must be log-probabilities of shape (N, C). Received: shape={x.shape}")
+    xp = get_array_module(x.data)
+    t = _array(target, x.data)
+    C = x.shape[-1]
+    if t.shape != x.shape[:-1] or t.dtype.kind not in "iu":
+        raise ValueError(f"nll_loss: target must be int labels of shape {x.shape[:-1]}. "
+                         f"Received: {t.dtype} array of shape {t.shape}")
+    t = t.reshape(-1).astype(np.int64)
+    keep = t != ignore_index
+    labels = xp.where(keep, t, 0)
+    low, high = (item(labels.min()), item(labels.max())) if labels.size else (0, 0)
+    if low < 0 or high >= C:
+        raise ValueError(f"nll_loss: labels must be in [0, {C - 1}] for {C} classes. "
+                         f"Received labels from {low} to {high}")
+    w = keep.astype(x.dtype)
+    if weight is not None:
+        wc = _array(weight, x.data).astype(x.dtype)
+        if wc.shape != (C,):
+            raise ValueError(f"nll_loss: weight must have shape ({C},). Received: {wc.shape}")
+        w = w * wc[labels]
+    picked = x.reshape(-1, C)[xp.arange(len(labels)), labels]
+    losses = -picked * w
+    if reduction == "none":
+        return losses.reshape(x.shape[:-1])
+    if reduction == "sum":
+        return losses.sum()
+    return losses.sum() / w.sum()

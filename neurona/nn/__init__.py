@@ -4,6 +4,7 @@ Keras-style constructors (input sizes inferred on the first call) and PyTorch-st
 subclassing of ``nn.Module``. Images are channels-last ``(N, H, W, C)``.
 """
 
+from ..losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from . import initializers, regularizers
 from .augmentation import (
     RandomAffine,
@@ -52,3 +53,4 @@ from .pooling import (
 from .preprocessing import Normalization, Rescaling
 from .recurrent import GRU, LSTM, SimpleRNN
 from .symbolic import SymbolicTensor
+from .torch_style import AvgPool2d, Conv2d, Linear, LogSoftmax, MaxPool2d, ReLU, Sigmoid, Softmax, Tanh

@@ -166,7 +166,7 @@ def test_early_stopping_keeps_the_best_epoch(cli, tmp_path):
     n_val = len(ds.x_train) - int(np.floor(len(ds.x_train) * 0.9))
     model = nr.load_model(tmp_path / "r" / "model.neurona", compile=False)
     model.compile(loss="cross_entropy")
-    loss = model.evaluate(ds.x_train[-n_val:], ds.y_train[-n_val:])["loss"]
+    loss = model.evaluate(ds.x_train[-n_val:], ds.y_train[-n_val:])
     assert loss == pytest.approx(min(val), rel=1e-4)
 
 

@@ -122,7 +122,7 @@ def test_compile_treats_final_activation_and_logits_alike(loss, rng):
     prob_model.load_state_dict(logits_model.state_dict())
     for m in (logits_model, prob_model):
         m.compile("sgd", loss, metrics=["accuracy"])
-    a, b = logits_model.evaluate(x, y), prob_model.evaluate(x, y)
+    a, b = logits_model.evaluate(x, y, return_dict=True), prob_model.evaluate(x, y, return_dict=True)
     assert a["accuracy"] == b["accuracy"]
     np.testing.assert_allclose(a["loss"], b["loss"], rtol=1e-5)
     z, p = logits_model.predict(x), prob_model.predict(x)
@@ -186,7 +186,7 @@ def test_history_contents_and_validation_split():
     assert all(len(v) == 3 for v in h.history.values()) and h.epoch == [0, 1, 2]
     assert h.history["lr"] == [pytest.approx(1e-3)] * 3
     # validation_split takes the last 20 samples, before shuffling
-    ev = model.evaluate(x[80:], y[80:])
+    ev = model.evaluate(x[80:], y[80:], return_dict=True)
     assert ev["loss"] == h.history["val_loss"][-1] and ev["accuracy"] == h.history["val_accuracy"][-1]
 
 
@@ -235,14 +235,14 @@ def test_sample_and_class_weights():
     # evaluate's weighted loss is Keras's sum(w l) / N
     w = np.linspace(0.0, 2.0, 60).astype(np.float32)
     per = F.cross_entropy(nr.tensor(m.predict(x)), y, reduction="none").numpy()
-    np.testing.assert_allclose(m.evaluate(x, y, sample_weight=w)["loss"], (per * w).sum() / 60, rtol=1e-5)
+    np.testing.assert_allclose(m.evaluate(x, y, sample_weight=w), (per * w).sum() / 60, rtol=1e-5)
 
 
 def test_regularization_is_added_to_the_loss():
     x, y = blobs(n=50)
     m = mlp(reg=nn.regularizers.L2(0.5))
     m.compile("sgd", "cross_entropy")
-    ev = m.evaluate(x, y)
+    ev = m.evaluate(x, y, return_dict=True)
     data_loss = F.cross_entropy(nr.tensor(m.predict(x)), y).item()
     np.testing.assert_allclose(ev["loss"], data_loss + m.regularization_loss().item(), rtol=1e-5)
 
@@ -474,6 +474,6 @@ def test_fit_evaluate_predict_on_device(device, tmp_path):
     h = m.fit(x, y, epochs=5, batch_size=16, validation_split=0.25, hard_examples=0.3, verbose=0)
     assert m.parameters()[0].device == device
     assert h.history["accuracy"][-1] > 0.8 and np.isfinite(h.history["val_loss"]).all()
-    assert m.predict(x).shape == (64, 3) and set(m.evaluate(x, y)) == {"loss", "accuracy"}
+    assert m.predict(x).shape == (64, 3) and set(m.evaluate(x, y, return_dict=True)) == {"loss", "accuracy"}
     m.save(tmp_path / "m.neurona")
     assert np.array_equal(nr.training.load_model(tmp_path / "m.neurona").predict(x), m.predict(x))

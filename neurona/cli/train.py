@@ -192,7 +192,7 @@ def _train(job: Job, run: Path, resume: bool, verbose: Any) -> None:
 
 def _finish(s: dict[str, Any], run: Path, model: Any, ds: Any, history: Any, seconds: float, stopper: Any) -> None:
     out = model.predict(ds.x_test, batch_size=256)
-    test = model.evaluate(ds.x_test, ds.y_test, batch_size=256)
+    test = model.evaluate(ds.x_test, ds.y_test, batch_size=256, return_dict=True)
     epochs_run = len(history.history["loss"])
     if ds.task == "regression":
         summary = report.regression(ds.y_test, out)

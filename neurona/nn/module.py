@@ -455,8 +455,9 @@ class Module:
 
         return training.get_trainer(self).fit(x, y, epochs=epochs, batch_size=batch_size, **kwargs)
 
-    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = 0, **kwargs: Any) -> dict[str, float]:
-        """Loss and metrics on (x, y) in eval mode: {"loss": ..., "accuracy": ...}."""
+    def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = 0, **kwargs: Any) -> Any:
+        """Loss and metrics on (x, y) in eval mode, as Keras: the loss (a float) without metrics, else
+        ``[loss, *metrics]``; ``return_dict=True`` gives {"loss": ..., "accuracy": ...}."""
         from .. import training  # imported on use: training sits above nn
 
         return training.get_trainer(self).evaluate(x, y, batch_size=batch_size, verbose=verbose, **kwargs)
@@ -472,6 +473,28 @@ class Module:
         from .. import training  # imported on use: training sits above nn
 
         return training.get_trainer(self).train_step(x_batch, y_batch, sample_weight)
+
+    def train_on_batch(self, x: Any, y: Any, sample_weight: Any = None, reset_metrics: bool = True,
+                       return_dict: bool = False) -> Any:
+        """One optimizer step on one batch, returned as ``evaluate`` returns (Keras's ``train_on_batch``):
+        the loss, or ``[loss, *metrics]``, or the dict with ``return_dict=True``. ``reset_metrics=False``
+        keeps the metrics running over successive calls (tf.keras's argument)."""
+        from .. import training  # imported on use: training sits above nn
+
+        if reset_metrics:
+            training.get_trainer(self).reset_metrics()
+        return training.keras_result(self.train_step(x, y, sample_weight), return_dict)
+
+    def reset_metrics(self) -> None:
+        """Start the compiled metrics afresh (train_step's running values), as Keras's ``reset_metrics``."""
+        from .. import training  # imported on use: training sits above nn
+
+        training.get_trainer(self).reset_metrics()
+
+    def test_on_batch(self, x: Any, y: Any, sample_weight: Any = None, return_dict: bool = False) -> Any:
+        """Loss and metrics of one batch in eval mode, no update (Keras's ``test_on_batch``);
+        returned as ``evaluate`` returns them."""
+        return self.evaluate(x, y, batch_size=2**31 - 1, sample_weight=sample_weight, return_dict=return_dict)
 
     def save(self, path: str, include_optimizer: bool = True, metadata: dict[str, Any] | None = None) -> None:
         """Write architecture, weights (and optimizer state) to exactly ``path`` (``*.neurona``); atomic.

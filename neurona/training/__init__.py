@@ -9,10 +9,10 @@ from .loop import TrainingWarning, fit
 from .lr_finder import LRFinderResult, lr_find
 from .sampling import HardExampleSampler
 from .saving import ModelFileError, load_model, load_weights, save_model, save_weights
-from .trainer import Trainer, compile_model, get_optimizer, get_trainer, predict
+from .trainer import Trainer, compile_model, get_optimizer, get_trainer, keras_result, predict
 
 __all__ = [
     "HardExampleSampler", "History", "LRFinderResult", "ModelFileError", "Trainer", "TrainingWarning", "callbacks",
-    "compile_model", "fit", "get_optimizer", "get_trainer", "load_model", "load_weights", "lr_find", "predict",
+    "compile_model", "fit", "get_optimizer", "get_trainer", "keras_result", "load_model", "load_weights", "lr_find", "predict",
     "save_model", "save_weights",
 ]

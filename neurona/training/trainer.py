@@ -290,8 +290,14 @@ class Trainer:
 
     # ---------------------------------------------------------------- evaluate / predict
     def evaluate(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = 0, sample_weight: Any = None,
-                 callbacks: Any = None) -> dict[str, float]:
-        """Loss and metrics over (x, y) in eval mode, batch by batch: {"loss": ..., "accuracy": ...}."""
+                 callbacks: Any = None, return_dict: bool = False) -> Any:
+        """Loss and metrics over (x, y) in eval mode, batch by batch, as Keras returns them: the loss
+        alone without metrics, else ``[loss, *metrics]``; ``return_dict=True``: {"loss": ..., "accuracy": ...}."""
+        return keras_result(self.evaluate_logs(x, y, batch_size, verbose, sample_weight, callbacks), return_dict)
+
+    def evaluate_logs(self, x: Any, y: Any, batch_size: int = 32, verbose: Any = 0, sample_weight: Any = None,
+                      callbacks: Any = None) -> dict[str, float]:
+        """``evaluate``'s results as a dict {"loss": ..., metric name: value}."""
         from .progress import format_logs, resolve_verbose
 
         batch_size = D.check_batch_size(batch_size)
@@ -345,6 +351,17 @@ class Trainer:
         """Train for a number of epochs; see ``neurona.training.loop.fit`` for the arguments."""
         with performance():  # neurona's BLAS/flush-to-zero/allocator settings, restored after
             return fit(self, x, y, **kwargs)
+
+
+def keras_result(logs: dict[str, float], return_dict: bool = False) -> Any:
+    """Logs as Keras's evaluate/train_on_batch/test_on_batch return them: the dict when asked,
+    else the loss alone (no metrics) or ``[loss, *metrics]`` in the order compile() was given them."""
+    if not isinstance(return_dict, bool):
+        raise TypeError(f"return_dict must be True or False. Received: return_dict={return_dict!r}")
+    if return_dict:
+        return dict(logs)
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
 
 
 def check_weights_finite(model: Any, what: str) -> None:
@@ -406,4 +423,5 @@ def compile_model(model: Any, optimizer: Any = "adam", loss: Any = None, metrics
     return trainer
 
 
-__all__ = ["Trainer", "check_weights_finite", "compile_model", "get_optimizer", "get_trainer", "predict"]
+__all__ = ["Trainer", "check_weights_finite", "compile_model", "get_optimizer", "get_trainer", "keras_result",
+           "predict"]

@@ -37,7 +37,7 @@ def check_metric(metric: str, task: str) -> str:
 
 def score(model: Any, x_val: np.ndarray, y_val: np.ndarray, task: str, batch_size: int = 256) -> dict[str, float]:
     """Every metric of ``task`` on the validation set (val_loss from the compiled loss)."""
-    out = {"val_loss": float(model.evaluate(x_val, y_val, batch_size=batch_size)["loss"])}
+    out = {"val_loss": float(model.evaluate(x_val, y_val, batch_size=batch_size, return_dict=True)["loss"])}
     pred = model.predict(x_val, batch_size=batch_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", metrics.UndefinedMetricWarning)  # a class never predicted counts 0

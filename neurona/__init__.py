@@ -6,7 +6,7 @@
 
 # Importing neurona changes nothing in the process: BLAS threads, flush-to-zero and the
 # allocator are set only inside ``performance()`` (fit, evaluate, predict, the CLI).
-import numpy as np
+from numpy import float32, float64, int32, int64, uint8
 
 from . import cuda, data, datasets, functional, losses, metrics, models, nn, optim, training, utils, viz
 from .autograd import (
@@ -37,11 +37,9 @@ from .serialization import load, save
 from .training import callbacks, load_model, lr_find
 
 # PyTorch's dtype names, so that ``x.type(nr.float)`` and ``dtype=nr.long`` read as in a PyTorch script
-float32 = float = np.float32  # noqa: A001
-float64 = double = np.float64
-int64 = long = np.int64
-int32 = np.int32
-uint8 = np.uint8
+float = float32  # noqa: A001
+double = float64
+long = int64
 
 __version__ = "0.1.0"
 
@@ -51,4 +49,5 @@ __all__ = [
     "get_default_dtype", "get_device", "gpu_available", "is_grad_enabled", "load_model", "losses", "lr_find",
     "manual_seed", "metrics", "models", "nn", "no_grad", "optim", "performance", "set_default_dtype", "set_device",
     "set_grad_enabled", "stack", "tensor", "training", "viz",
+    "double", "float", "float32", "float64", "int32", "int64", "long", "uint8",  # PyTorch's dtype names
 ]

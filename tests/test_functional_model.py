@@ -242,7 +242,7 @@ def test_layer_output_gives_a_sub_model_and_leaves_attributes_named_output_alone
         def forward(self, t):
             return self.output(t)
 
-    assert Net()(xs).shape == (2, 2)
+    assert Net()(nr.tensor(xs)).shape == (2, 2)
 
 
 def test_multi_input_fit_evaluate_predict_save_with_lists_of_arrays(tmp_path):

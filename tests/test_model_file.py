@@ -242,6 +242,7 @@ def test_absurd_sizes_are_refused_before_any_layer_is_built(good, tmp_path):
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="the build's memory cap needs Linux")
+@pytest.mark.cpu_only(reason="the loader's activation budget is checked in host memory (tracemalloc)")
 @pytest.mark.parametrize("size", [64, 10])  # 68 GB and 1.6 GB of activations for one sample, from 8 bytes of weights
 def test_activations_too_large_for_the_weights_are_refused(tmp_path, size):
     import resource

@@ -1,5 +1,7 @@
 """Optimizers: ``from neurona import optim``; ``optim.Adam(model.parameters(), lr=1e-3)``."""
 
+from . import lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .clip import clip_grad_norm_, clip_grad_value_
@@ -18,7 +20,7 @@ from .schedules import (
 from .sgd import SGD
 
 __all__ = [
-    "Adagrad", "Adam", "AdamW", "CosineDecay", "ExponentialDecay", "LearningRateSchedule", "Optimizer",
+    "Adadelta", "Adagrad", "Adam", "AdamW", "CosineDecay", "ExponentialDecay", "LearningRateSchedule", "Optimizer",
     "PiecewiseConstant", "RMSprop", "ReduceLROnPlateau", "SGD", "StepDecay", "clip_grad_norm_", "clip_grad_value_",
-    "get_schedule", "serialize_schedule",
+    "get_schedule", "lr_scheduler", "serialize_schedule",
 ]

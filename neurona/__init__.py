@@ -8,7 +8,22 @@
 # allocator are set only inside ``performance()`` (fit, evaluate, predict, the CLI).
 from numpy import float32, float64, int32, int64, uint8
 
-from . import cuda, data, datasets, functional, losses, metrics, models, nn, optim, training, utils, viz
+from . import (
+    cuda,
+    data,
+    datasets,
+    functional,
+    layers,
+    losses,
+    metrics,
+    models,
+    nn,
+    optim,
+    optimizers,
+    training,
+    utils,
+    viz,
+)
 from .autograd import (
     Function,
     Tensor,
@@ -31,8 +46,9 @@ from .backend import (
     set_default_dtype,
     set_device,
 )
-from .cuda import accelerator, device
+from .cuda import accelerator, backends, device
 from .kernels import performance
+from .nn import Input, Model, Sequential  # keras.Input / keras.Model / keras.Sequential
 from .serialization import load, save
 from .training import callbacks, load_model, lr_find
 
@@ -44,8 +60,9 @@ long = int64
 __version__ = "0.1.0"
 
 __all__ = [
-    "Function", "Tensor", "accelerator", "apply", "callbacks", "concat", "cuda", "data", "datasets", "detect_anomaly",
-    "device", "enable_grad", "flatten", "functional", "load", "save", "utils",
+    "Function", "Tensor", "accelerator", "apply", "backends", "callbacks", "concat", "cuda", "data", "datasets",
+    "detect_anomaly", "device", "enable_grad", "flatten", "functional", "load", "save", "utils",
+    "Input", "Model", "Sequential", "layers", "optimizers",  # Keras's layout
     "get_default_dtype", "get_device", "gpu_available", "is_grad_enabled", "load_model", "losses", "lr_find",
     "manual_seed", "metrics", "models", "nn", "no_grad", "optim", "performance", "set_default_dtype", "set_device",
     "set_grad_enabled", "stack", "tensor", "training", "viz",

@@ -18,6 +18,7 @@ as in torch.optim). Hyperparameter names, defaults and rules follow torch.optim.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor, no_grad
 from ..kernels import flush_denormals, parallel_for
+from .schedules import LearningRateSchedule
 
 
 class _FlatGroup:
@@ -78,6 +80,13 @@ class _FlatGroup:
                    for p, v in zip(self.params, self.data_views))
 
 
+def _is_learning_rate(params: Any) -> bool:
+    """Is the first argument a learning rate (a number or a schedule), as in Keras's ``Adam(1e-3)``?"""
+    if isinstance(params, bool):
+        return False
+    return isinstance(params, (int, float, np.integer, np.floating)) or isinstance(params, LearningRateSchedule)
+
+
 # keyword arguments every optimizer accepts besides its own hyperparameters (see Optimizer._clip)
 CLIP_OPTIONS = ("clipvalue", "clipnorm", "global_clipnorm")
 
@@ -94,6 +103,17 @@ class Optimizer:
 
     def __init__(self, params: Any, defaults: dict[str, Any], options: dict[str, Any] | None = None) -> None:
         options = dict(options or {})
+        if _is_learning_rate(params):  # Keras's Adam(1e-3): the learning rate first, no parameters yet
+            if "learning_rate" in options:
+                raise TypeError(f"{type(self).__name__} got the learning rate twice: first argument {params!r} and "
+                                f"learning_rate={options['learning_rate']!r}. Expected one of them")
+            lr_param = inspect.signature(type(self).__init__).parameters.get("lr")
+            if lr_param is not None and defaults.get("lr") is not lr_param.default:
+                # Keras's SGD(0.01, 0.9) would put 0.9 into lr here and lose the momentum silently
+                raise TypeError(f"{type(self).__name__}: after a learning rate given first ({params!r}), pass the "
+                                f"other hyperparameters by keyword (e.g. momentum=0.9). Received a second "
+                                f"positional value {defaults.get('lr')!r}")
+            options["learning_rate"], params = params, None
         if "learning_rate" in options:  # Keras's spelling
             defaults = {**defaults, "lr": options.pop("learning_rate")}
         name = type(self).__name__

@@ -13,6 +13,7 @@ from .trainer import Trainer, compile_model, get_optimizer, get_trainer, keras_r
 
 __all__ = [
     "HardExampleSampler", "History", "LRFinderResult", "ModelFileError", "Trainer", "TrainingWarning", "callbacks",
-    "compile_model", "fit", "get_optimizer", "get_trainer", "keras_result", "load_model", "load_weights", "lr_find", "predict",
+    "compile_model", "fit", "get_optimizer", "get_trainer", "keras_result", "load_model", "load_weights", "lr_find",
+    "predict",
     "save_model", "save_weights",
 ]

@@ -1,0 +1,68 @@
+"""``keras.layers`` by its Keras names: ``import neurona as keras; keras.layers.Dense(10)``.
+
+Every name here is the very class (or function) of ``neurona.nn``, not a copy: ``layers.Dense is nn.Dense``.
+Images are channels-last ``(N, H, W, C)``, as Keras's default.
+"""
+
+from .nn import (
+    GRU,
+    LSTM,
+    Activation,
+    Add,
+    Average,
+    AveragePooling2D,
+    AvgPool2D,
+    BatchNormalization,
+    Concatenate,
+    Conv2D,
+    Conv2DTranspose,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    GaussianNoise,
+    GlobalAveragePooling2D,
+    GlobalAvgPool2D,
+    GlobalMaxPool2D,
+    GlobalMaxPooling2D,
+    Input,
+    LayerNormalization,
+    Maximum,
+    MaxPool2D,
+    MaxPooling2D,
+    Minimum,
+    Multiply,
+    Normalization,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    ReLU,
+    Rescaling,
+    Reshape,
+    SimpleRNN,
+    Subtract,
+    UpSampling2D,
+    ZeroPadding2D,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
+from .nn import Module as Layer
+
+__all__ = [
+    "GRU", "LSTM", "Activation", "Add", "Average", "AveragePooling2D", "AvgPool2D", "BatchNormalization",
+    "Concatenate", "Conv2D", "Conv2DTranspose", "Dense", "Dropout", "Embedding", "Flatten", "GaussianNoise",
+    "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "Input", "Layer",
+    "LayerNormalization", "MaxPool2D", "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Normalization",
+    "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation",
+    "RandomZoom", "ReLU", "Rescaling", "Reshape", "SimpleRNN", "Subtract", "UpSampling2D", "ZeroPadding2D",
+    "add", "average", "concatenate", "maximum", "minimum", "multiply", "subtract",
+]

@@ -1,0 +1,29 @@
+"""The course experiments (examples/course/) run with ``--quick`` and show what the lectures claim."""
+
+import importlib.util
+import pathlib
+
+import numpy as np
+
+COURSE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "course"
+
+
+def run(name, tmp_path, *extra):
+    spec = importlib.util.spec_from_file_location(f"course_{name}", COURSE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = module.main(["--quick", "--out", str(tmp_path), *extra])
+    assert pathlib.Path(results["figure"]).stat().st_size > 10_000  # a picture was drawn
+    return results
+
+
+def test_01_activations(tmp_path):
+    r = run("01_activations", tmp_path)
+    d = r["derivatives"]
+    assert not d["step"].any() and not d["sign"].any()  # no gradient signal: the perceptron needs its own rule
+    assert d["sigmoid"].max() <= 0.25 + 1e-12 and d["tanh"].max() <= 1 + 1e-12
+    assert r["sigmoid_rule"] < 1e-12 and r["tanh_rule"] < 1e-12  # autograd agrees with s(1-s), 1-tanh^2
+    assert r["softmax_is_sigmoid"] < 1e-12
+    assert np.array_equal(d["relu"], (r["z"] > 0).astype(float))
+    gaps = list(r["gaps"].values())
+    assert all(a > b for a, b in zip(gaps, gaps[1:])) and gaps[-1] < 1e-3  # sigmoid(kz) -> step

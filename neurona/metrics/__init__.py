@@ -24,6 +24,7 @@ from .classification import (
     recall,
     specificity,
 )
+from .confusion_counts import FalseNegatives, FalsePositives, Mean, TrueNegatives, TruePositives
 from .ranking import auc, roc_auc, roc_curve, top_k_accuracy
 from .regression import mae, mse, r2_score, rmse
 from .report import classification_report
@@ -55,6 +56,7 @@ mean_absolute_error = mae
 root_mean_squared_error = rmse
 
 __all__ = [
+    "FalseNegatives", "FalsePositives", "Mean", "TrueNegatives", "TruePositives",
     "AUC", "AVERAGES", "Accuracy", "BinaryConfusion", "F1Score", "FunctionMetric", "MeanAbsoluteError",
     "MeanSquaredError", "Metric", "Precision", "Recall", "RootMeanSquaredError", "TopKAccuracy",
     "UndefinedMetricWarning", "accuracy", "accuracy_score", "auc", "binary_confusion", "classification_report",

@@ -67,6 +67,14 @@ class Metric:
     def result(self) -> float:
         raise NotImplementedError
 
+    def update_state(self, *args: Any, **kwargs: Any) -> None:
+        """Keras's name for ``update``."""
+        self.update(*args, **kwargs)
+
+    def reset_state(self) -> None:
+        """Keras's name for ``reset``."""
+        self.reset()
+
     def _arrays(self, y_true: Any, y_pred: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray, Any]:
         y_true, y_pred = to_array(y_true), to_array(y_pred)
         if len(y_true) != len(y_pred):

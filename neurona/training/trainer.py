@@ -89,7 +89,8 @@ class Trainer:
     directly: ``Trainer(model, "adam", "cross_entropy").fit(x, y)``.
     """
 
-    def __init__(self, model: Any, optimizer: Any = "adam", loss: Any = None, metrics: Any = None) -> None:
+    def __init__(self, model: Any, optimizer: Any = "adam", loss: Any = None, metrics: Any = None,
+                 weighted_metrics: Any = None) -> None:
         if loss is None:
             raise ValueError("compile: a loss is required, e.g. loss='cross_entropy' (classification) or 'mse'")
         self.model = model
@@ -104,8 +105,10 @@ class Trainer:
         self.params_version = -1
         self.warned_missing = False
         self.loss = L.get_loss(loss)
-        self.metric_specs = list(metrics) if isinstance(metrics, (list, tuple)) else ([] if metrics is None
-                                                                                     else [metrics])
+        self.metric_specs = _as_list(metrics)
+        # As Keras: ``metrics`` ignore sample and class weights; ``weighted_metrics`` apply them.
+        self.weighted_specs = _as_list(weighted_metrics)
+        self.weighted_ids: set[int] = set()
         self.start_epoch = 0  # BackupAndRestore moves it in on_train_begin
         self.ready = False
         self.metrics: list[Any] = []
@@ -177,18 +180,23 @@ class Trainer:
         return self.task
 
     def _make_metrics(self) -> list[Any]:
-        if not self.metric_specs:
+        if not self.metric_specs and not self.weighted_specs:
             return []
         from .. import metrics as M
 
         made = []
-        for spec in self.metric_specs:
-            if hasattr(spec, "update") and hasattr(spec, "result"):
-                spec = copy.deepcopy(spec)  # one copy for training, one for validation
-                if not isinstance(spec, M.Metric):
-                    made.append(spec)
-                    continue
-            made.append(M.get_metric(spec, task=self._metric_task()))
+        for weighted, specs in ((False, self.metric_specs), (True, self.weighted_specs)):
+            for spec in specs:
+                if hasattr(spec, "update") and hasattr(spec, "result"):
+                    spec = copy.deepcopy(spec)  # one copy for training, one for validation
+                    m = spec if not isinstance(spec, M.Metric) else M.get_metric(spec, task=self._metric_task())
+                else:
+                    m = M.get_metric(spec, task=self._metric_task())
+                    if weighted and isinstance(spec, str):
+                        m.name = "weighted_" + m.name  # Keras's name for a weighted metric given by name
+                if weighted:
+                    self.weighted_ids.add(id(m))
+                made.append(m)
         names = [m.name for m in made]
         if len(set(names)) != len(names) or "loss" in names:
             raise ValueError(f"metric names must be distinct and not 'loss'. Received: {names}")
@@ -278,7 +286,7 @@ class Trainer:
         elif self.task == D.BINARY and p.shape[-1] == 1:
             t, p = t.reshape(-1), p.reshape(-1)
         for m in metrics:
-            m.update(t, p, sample_weight=w)
+            m.update(t, p, sample_weight=w if id(m) in self.weighted_ids else None)
 
     @staticmethod
     def metric_results(metrics: list[Any]) -> dict[str, float]:
@@ -353,6 +361,10 @@ class Trainer:
             return fit(self, x, y, **kwargs)
 
 
+def _as_list(specs: Any) -> list[Any]:
+    return list(specs) if isinstance(specs, (list, tuple)) else ([] if specs is None else [specs])
+
+
 def keras_result(logs: dict[str, float], return_dict: bool = False) -> Any:
     """Logs as Keras's evaluate/train_on_batch/test_on_batch return them: the dict when asked,
     else the loss alone (no metrics) or ``[loss, *metrics]`` in the order compile() was given them."""
@@ -414,9 +426,10 @@ def get_trainer(model: Any) -> Trainer:
     return trainer
 
 
-def compile_model(model: Any, optimizer: Any = "adam", loss: Any = None, metrics: Any = None) -> Trainer:
+def compile_model(model: Any, optimizer: Any = "adam", loss: Any = None, metrics: Any = None,
+                  weighted_metrics: Any = None) -> Trainer:
     """Attach a Trainer to the model (``model.compile`` calls this); also sets ``model.optimizer``, as Keras."""
-    trainer = Trainer(model, optimizer, loss, metrics)
+    trainer = Trainer(model, optimizer, loss, metrics, weighted_metrics)
     model.__dict__["_trainer"] = trainer
     if not hasattr(model, "optimizer") or isinstance(model.optimizer, optim.Optimizer):
         model.__dict__["optimizer"] = trainer.optimizer

@@ -58,3 +58,12 @@ class accelerator:  # noqa: N801 (PyTorch's module name)
     def current_accelerator() -> device | None:
         """The GPU as a ``device``, or None without one (as PyTorch)."""
         return device("gpu") if backend.gpu_available() else None
+
+
+class backends:  # noqa: N801 (PyTorch's module name)
+    """``torch.backends``: only ``backends.mps.is_available()``, always False (neurona runs on CPU or CUDA)."""
+
+    class mps:  # noqa: N801
+        @staticmethod
+        def is_available() -> bool:
+            return False

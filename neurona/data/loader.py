@@ -158,11 +158,11 @@ class DataLoader:
     smaller batch. ``seed``: an int gives the loader its own generator, None draws
     the permutations from neurona's (seeded by ``nr.manual_seed``).
 
-    PyTorch style: ``DataLoader(dataset, batch_size=1, shuffle=False, num_workers=0,
-    pin_memory=False, drop_last=False)`` with a ``Dataset`` (anything with ``__len__`` and
+    PyTorch style: ``DataLoader(dataset, batch_size=1, shuffle=False, num_workers=0, pin_memory=False,
+    drop_last=False, persistent_workers=False)`` with a ``Dataset`` (anything with ``__len__`` and
     ``__getitem__``). Batches are then always Tensors, collated from the samples (fetched
     at once through the dataset's ``get_batch`` when it has one), and ``loader.dataset``
-    is the dataset. ``num_workers`` and ``pin_memory`` are accepted and ignored: batches
+    is the dataset. ``num_workers``, ``pin_memory`` and ``persistent_workers`` are accepted and ignored: batches
     are made in the calling thread, vectorised, which on NumPy beats worker processes.
     ``batch_size`` defaults to 1 for a dataset (as PyTorch) and 32 for arrays (as Keras).
     """
@@ -170,7 +170,7 @@ class DataLoader:
     def __init__(self, x: Any, y: Any = None, batch_size: int | None = None, shuffle: bool = False,
                  drop_last: bool = False, transform: Callable[[Any], Any] | None = None, seed: int | None = None,
                  tensors: bool = False, device: str | None = None, num_workers: int = 0,
-                 pin_memory: bool = False) -> None:
+                 pin_memory: bool = False, persistent_workers: bool = False) -> None:
         if not isinstance(num_workers, (int, np.integer)) or isinstance(num_workers, bool) or num_workers < 0:
             raise ValueError(f"DataLoader: num_workers must be an integer >= 0. Received: num_workers={num_workers!r}")
         self.num_workers, self.pin_memory = int(num_workers), bool(pin_memory)

@@ -238,3 +238,35 @@ def test_save_refuses_what_would_need_pickle_and_load_names_bad_files(tmp_path):
     (tmp_path / "junk.pth").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a state dict saved by nr.save"):
         nr.load(tmp_path / "junk.pth")
+
+
+class LazyNet(nn.Module):
+    """Keras-style lazy layers in a PyTorch-style class: no weights until the first call."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2D(4, 3, activation="relu")
+        self.flat = nn.Flatten()
+        self.fc = nn.Dense(3)
+
+    def forward(self, x):
+        return self.fc(self.flat(self.conv(x)))
+
+
+def test_load_state_dict_builds_an_unbuilt_model_from_the_shapes(tmp_path):
+    nr.manual_seed(0)
+    x = nr.tensor(rng.standard_normal((2, 6, 6, 2)))
+    trained = LazyNet()
+    expected = trained(x).numpy()
+    nr.save(trained.state_dict(), tmp_path / "lazy.pth")
+    fresh = LazyNet()
+    assert fresh.parameters() == []
+    fresh.load_state_dict(nr.load(tmp_path / "lazy.pth"))
+    assert fresh.conv.kernel.shape == (3, 3, 2, 4) and fresh.fc.kernel.shape == (64, 3)
+    np.testing.assert_array_equal(fresh(x).numpy(), expected)
+    seq = nn.Sequential([nn.Dense(5, activation="relu"), nn.Dense(2)])
+    seq.load_state_dict({"0.kernel": np.ones((3, 5)), "0.bias": np.zeros(5), "1.kernel": np.ones((5, 2)),
+                         "1.bias": np.zeros(2)})
+    assert seq(nr.tensor(np.ones((1, 3)))).tolist() == [[15.0, 15.0]]
+    with pytest.raises(ValueError, match="has shape"):
+        nn.Sequential([nn.Dense(5)]).load_state_dict({"0.kernel": np.ones((3, 5)), "0.bias": np.zeros(4)})

@@ -381,8 +381,15 @@ class Module:
         return state
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
-        """Copy values into the parameters and buffers in place (same shapes required)."""
+        """Copy values into the parameters and buffers in place (same shapes required).
+
+        A model not built yet builds its kernel layers (Dense, Conv...) from the state's kernel
+        shapes first, so ``Net().load_state_dict(nr.load(path))`` works as in PyTorch.
+        """
         params = dict(self.named_parameters())
+        if not params and state:
+            self._build_from_state(state)
+            params = dict(self.named_parameters())
         buffers = {k: (m, k.rsplit(".", 1)[-1]) for k, m in self._buffer_owners()}
         if not params and not buffers and state:
             raise RuntimeError(
@@ -406,6 +413,17 @@ class Module:
                 old = getattr(m, n)
                 device = backend.device_of(old) if old is not None else backend.get_device()
                 object.__setattr__(m, n, backend.to_device(np.array(value), device))
+
+    def _build_from_state(self, state: dict[str, Any]) -> None:
+        """Build each unbuilt layer whose ``<path>.kernel`` is in ``state``: its input size is the
+        kernel's second-to-last axis (Dense (n_in, units), Conv2D (kh, kw, C_in, filters))."""
+        for prefix, m in self.named_modules():
+            key = f"{prefix}.kernel" if prefix else "kernel"
+            if key not in state or m.__dict__.get("weights_built") or type(m).build is Module.build:
+                continue
+            shape = tuple(state[key].shape)
+            if len(shape) >= 2:
+                m.build((None,) * (len(shape) - 1) + (int(shape[-2]),))
 
     def _buffer_owners(self) -> Iterator[tuple[str, Module]]:
         for path, m in self.named_modules():

@@ -1,0 +1,50 @@
+"""The keras-io examples ported under examples/ported/ run, shortened (NEURONA_PORT_QUICK=1), as scripts."""
+
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neurona as nr
+
+PORTED = Path(__file__).resolve().parent.parent / "examples" / "ported"
+
+
+@pytest.fixture
+def run_port(tmp_path, monkeypatch):
+    """Run one port in tmp_path (it writes checkpoints into the current folder) and return its globals."""
+    monkeypatch.setenv("NEURONA_PORT_QUICK", "1")
+    monkeypatch.setenv("NEURONA_PORT_DATA", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(PORTED))
+    monkeypatch.setattr(sys, "argv", ["port"])
+
+    def run(name):
+        nr.manual_seed(0)
+        return runpy.run_path(str(PORTED / name), run_name="__main__")
+
+    return run
+
+
+@pytest.mark.cpu_only(reason="the ports read host files and print; their numbers come from fit/evaluate")
+def test_mnist_convnet(run_port, capsys):
+    g = run_port("keras_mnist_convnet.py")
+    score = g["score"]
+    logs = g["model"].evaluate(g["x_test"], g["y_test"], return_dict=True)
+    assert score == [logs["loss"], logs["accuracy"]]  # score[0], score[1] as in Keras
+    assert "Test accuracy:" in capsys.readouterr().out
+    assert g["x_train"].shape == (256, 28, 28, 1) and g["y_train"].shape == (256, 10)
+
+
+@pytest.mark.cpu_only(reason="the ports read host files and print; their numbers come from fit/evaluate")
+def test_imbalanced_classification(run_port, tmp_path):
+    g = run_port("keras_imbalanced_classification.py")
+    assert g["features"].shape == (2000, 30) and g["targets"].shape == (2000, 1)
+    assert (tmp_path / "fraud_model_at_epoch_1.keras").exists()
+    loaded = nr.models.load_model(tmp_path / "fraud_model_at_epoch_1.keras")
+    np.testing.assert_array_equal(loaded.predict(g["val_features"]), g["model"].predict(g["val_features"]))
+    # the unweighted counts add up to the number of validation samples (class_weight leaves metrics alone)
+    logs = g["model"].evaluate(g["val_features"], g["val_targets"], return_dict=True)
+    assert logs["tp"] + logs["fp"] + logs["tn"] + logs["fn"] == len(g["val_features"])

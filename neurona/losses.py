@@ -186,6 +186,20 @@ class MeanSquaredError(Loss):
         return F.mse_loss(y_pred, y_true, reduction=reduction)
 
 
+class QuadraticCost(Loss):
+    """The quadratic cost as the course's slides write it, with the 1/2 factor:
+    C = 1/2 mean((y_pred - y_true)^2), so that dC/dy_pred = (y_pred - y_true) / n.
+
+    Half of ``MeanSquaredError`` ("mse"); the same minimum, half the gradient. (Nielsen's
+    C = 1/(2n) sum_x ||y(x) - a(x)||^2 sums over the K outputs: K times this value.)
+    """
+
+    name = "quadratic_cost"
+
+    def compute(self, y_pred, y_true, reduction):
+        return F.mse_loss(y_pred, y_true, reduction=reduction) * 0.5
+
+
 class MeanAbsoluteError(Loss):
     """Mean of |y_pred - y_true|: less swayed by outliers than the quadratic cost."""
 
@@ -309,11 +323,13 @@ LOSSES: dict[str, Callable[[], Loss]] = {
     "mse": MeanSquaredError,
     "quadratic": MeanSquaredError,
     "mean_squared_error": MeanSquaredError,
+    "quadratic_cost": QuadraticCost,
+    "half_mse": QuadraticCost,
     "mae": MeanAbsoluteError,
     "mean_absolute_error": MeanAbsoluteError,
     "huber": Huber,
 }
-LOSS_CLASSES = {cls.__name__: cls for cls in (CrossEntropy, BinaryCrossEntropy, MeanSquaredError,
+LOSS_CLASSES = {cls.__name__: cls for cls in (CrossEntropy, BinaryCrossEntropy, MeanSquaredError, QuadraticCost,
                                               MeanAbsoluteError, Huber, CrossEntropyLoss, MSELoss, L1Loss,
                                               BCEWithLogitsLoss, BCELoss, NLLLoss)}
 
@@ -362,5 +378,5 @@ def deserialize_loss(spec: dict[str, Any], custom_objects: dict[str, Any] | None
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "BinaryCrossEntropy", "CrossEntropy", "CrossEntropyLoss", "FunctionLoss",
            "L1Loss", "MSELoss", "NLLLoss", "Huber", "LOSSES", "LOSS_CLASSES", "Loss",
-           "MeanAbsoluteError", "MeanSquaredError", "deserialize_loss", "get_loss", "output_activation",
-           "serialize_loss"]
+           "MeanAbsoluteError", "MeanSquaredError", "QuadraticCost", "deserialize_loss", "get_loss",
+           "output_activation", "serialize_loss"]

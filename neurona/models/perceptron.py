@@ -1,7 +1,9 @@
 """Rosenblatt's perceptron and its learning rule, as the course presents them.
 
 One neuron: y = step(w . x + b), with step(s) = 1 for s >= 0 and 0 otherwise (or
-the bipolar sign, +1/-1). It learns sample by sample with the perceptron rule
+the bipolar sign, +1/-1). The course's slides fire only when s > 0 ("<= threshold
+gives 0"): ``threshold="strict"`` selects that form; the two differ only at s = 0.
+It learns sample by sample with the perceptron rule
 
     w_i <- w_i + lr * (d - y) * x_i        b <- b + lr * (d - y)
 
@@ -50,14 +52,21 @@ class Perceptron(Module):
 
     n_inputs: number of inputs; lr: learning rate; weights: initial weights (zeros when
     None); bias: initial bias; learn_bias: False keeps the bias (the threshold) fixed;
-    activation: "step" (outputs 0/1) or "sign" (outputs -1/+1, targets -1/+1).
+    activation: "step" (outputs 0/1) or "sign" (outputs -1/+1, targets -1/+1);
+    threshold: "inclusive" fires when w . x + b >= 0 (the default), "strict" only when
+    w . x + b > 0, as the slides write it.
     """
 
     def __init__(self, n_inputs: int, lr: float = 0.1, weights: Any = None, bias: float = 0.0,
-                 learn_bias: bool = True, activation: str = "step", name: str | None = None) -> None:
+                 learn_bias: bool = True, activation: str = "step", threshold: str = "inclusive",
+                 name: str | None = None) -> None:
         super().__init__(name=name)
         if activation not in ("step", "sign"):
             raise ValueError(f"Perceptron: activation must be 'step' or 'sign'. Received: {activation!r}")
+        if threshold not in ("inclusive", "strict"):
+            raise ValueError(f"Perceptron: threshold must be 'inclusive' (fire at w.x + b >= 0) or 'strict' "
+                             f"(fire at w.x + b > 0). Received: threshold={threshold!r}")
+        self.threshold = threshold
         w = np.zeros(n_inputs) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
         if w.shape != (n_inputs,):
             raise ValueError(f"Perceptron: expected {n_inputs} initial weights. Received: {w.shape[0]}")
@@ -71,7 +80,8 @@ class Perceptron(Module):
 
     def _fire(self, s: np.ndarray) -> np.ndarray:
         low = 0.0 if self.activation == "step" else -1.0
-        return np.where(s >= 0, 1.0, low)
+        fires = s > 0 if self.threshold == "strict" else s >= 0
+        return np.where(fires, 1.0, low)
 
     def forward(self, x: Any) -> np.ndarray:
         return self.predict(x)
@@ -132,7 +142,8 @@ class Perceptron(Module):
 
     def get_config(self) -> dict[str, Any]:
         return {"n_inputs": self.n_inputs, "lr": self.lr, "weights": self.weights.tolist(), "bias": self.bias,
-                "learn_bias": self.learn_bias, "activation": self.activation, "name": self.name}
+                "learn_bias": self.learn_bias, "activation": self.activation, "threshold": self.threshold,
+                "name": self.name}
 
     def extra_repr(self) -> str:
         return f"n_inputs={self.n_inputs}, weights={np.round(self.weights, 4).tolist()}, bias={self.bias:.4g}"

@@ -21,6 +21,7 @@ from .blocks import InceptionBlock, ResidualBlock, SqueezeExcite
 from .containers import Sequential
 from .conv import Conv2D, Conv2DTranspose
 from .core import Activation, Dense, Dropout, Flatten, GaussianNoise, Reshape
+from .dropconnect import DropConnect
 from .embedding import Embedding
 from .fusion import set_fusion
 from .graph_model import Model, add, average, concatenate, maximum, minimum, multiply, subtract

@@ -17,12 +17,18 @@ class Adam(Optimizer):
     p <- p - lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)
     The (1 - b^t) factors undo the bias of starting m and v at zero. ``amsgrad`` uses
     the running maximum of v. ``weight_decay`` adds weight_decay * p to g (L2).
+    ``bias_correction=False`` is the course slides' form, without those factors:
+    p <- p - lr * m / (sqrt(v) + eps)   (its first step is (1 - b1) / sqrt(1 - b2) lr ~ 3.16 lr).
     """
 
     def __init__(self, params: Any = None, lr: Any = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, **kwargs: Any) -> None:
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False,
+                 bias_correction: bool = True, **kwargs: Any) -> None:
+        if not isinstance(bias_correction, bool):
+            raise TypeError(f"{type(self).__name__}: bias_correction must be True or False. "
+                            f"Received: bias_correction={bias_correction!r}")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad), kwargs)
+                                      amsgrad=amsgrad, bias_correction=bias_correction), kwargs)
 
     def group_state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
         return ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
@@ -52,6 +58,13 @@ class Adam(Optimizer):
             vmax = state["max_exp_avg_sq"]
             xp.maximum(vmax, v, out=vmax)
             v = vmax
+        if not group.get("bias_correction", True):
+            xp.sqrt(v, out=t)
+            t += group["eps"]
+            xp.divide(m, t, out=t)
+            t *= group["lr"]
+            p -= t
+            return
         root_bc2 = math.sqrt(1 - b2**step)
         # lr/bc1 * m / (sqrt(v)/root_bc2 + eps)  ==  (lr root_bc2 / bc1) * m / (sqrt(v) + eps root_bc2)
         xp.sqrt(v, out=t)
@@ -66,8 +79,10 @@ class AdamW(Adam):
     p <- p (1 - lr weight_decay) before the Adam step, instead of adding weight_decay * p to g."""
 
     def __init__(self, params: Any = None, lr: Any = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, **kwargs: Any) -> None:
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, **kwargs)
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
+                 bias_correction: bool = True, **kwargs: Any) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         bias_correction=bias_correction, **kwargs)
 
     def decay(self, p, group):
         if group["weight_decay"]:

@@ -20,6 +20,17 @@ from .augmentation import (
 from .blocks import InceptionBlock, ResidualBlock, SqueezeExcite
 from .containers import Sequential
 from .conv import Conv2D, Conv2DTranspose
+from .conv1d import (
+    AveragePooling1D,
+    AvgPool1D,
+    Conv1D,
+    GlobalAveragePooling1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPooling1D,
+    MaxPool1D,
+    MaxPooling1D,
+)
 from .core import Activation, Dense, Dropout, Flatten, GaussianNoise, Reshape
 from .dropconnect import DropConnect
 from .embedding import Embedding

@@ -1,0 +1,103 @@
+"""Conv1D and the 1-D pooling layers: gradcheck in float64, PyTorch comparison, shapes, saving (issue 16)."""
+
+import numpy as np
+import pytest
+
+import neurona as nr
+from neurona import nn
+from neurona.testing import compare_with_torch, gradcheck
+
+R = np.random.default_rng(0)
+
+
+def _conv1d(padding, strides, dilation):
+    def run(x, W, b):
+        layer = nn.Conv1D(W.shape[2], W.shape[0], strides=strides, padding=padding, dilation_rate=dilation)
+        layer.build((None, x.shape[1], W.shape[1]))
+        layer.kernel, layer.bias = W, b  # the checked tensors stand in for the parameters
+        return layer(x)
+    return run
+
+
+def _torch_conv1d(padding, strides, dilation):
+    def run(x, W, b):
+        import torch
+        import torch.nn.functional as tf
+
+        xt = x.permute(0, 2, 1)  # (N, C, L)
+        k = W.shape[0]
+        if padding == "same":  # TensorFlow's "same": the extra zero at the end
+            total = max((-(-x.shape[1] // strides) - 1) * strides + dilation * (k - 1) + 1 - x.shape[1], 0)
+            xt = tf.pad(xt, (total // 2, total - total // 2))
+            pad = 0
+        else:
+            pad = 0 if padding == "valid" else padding
+        y = tf.conv1d(xt, W.permute(2, 1, 0), b, stride=strides, padding=pad, dilation=dilation)
+        return torch.Tensor.permute(y, 0, 2, 1)
+    return run
+
+
+CASES = [("valid", 1, 1), ("same", 1, 1), ("same", 2, 1), (1, 2, 1), ("valid", 1, 2)]
+
+
+@pytest.mark.parametrize("padding,strides,dilation", CASES)
+def test_conv1d_gradcheck(padding, strides, dilation):
+    gradcheck(_conv1d(padding, strides, dilation), R.standard_normal((2, 9, 3)), R.standard_normal((3, 3, 4)),
+              R.standard_normal(4))
+
+
+@pytest.mark.parametrize("padding,strides,dilation", CASES)
+def test_conv1d_matches_torch(padding, strides, dilation):
+    compare_with_torch(_conv1d(padding, strides, dilation), _torch_conv1d(padding, strides, dilation),
+                       R.standard_normal((2, 9, 3)), R.standard_normal((3, 3, 4)), R.standard_normal(4))
+
+
+def _pool(cls, **kw):
+    return lambda x: cls(**kw)(x)
+
+
+def _torch_pool(name, **kw):
+    def run(x):
+        import torch.nn.functional as tf
+
+        return getattr(tf, name)(x.permute(0, 2, 1), **kw).permute(0, 2, 1)
+    return run
+
+
+@pytest.mark.parametrize("ours,theirs", [
+    (_pool(nn.MaxPooling1D, pool_size=2), _torch_pool("max_pool1d", kernel_size=2)),
+    (_pool(nn.MaxPooling1D, pool_size=3, strides=2), _torch_pool("max_pool1d", kernel_size=3, stride=2)),
+    (_pool(nn.AveragePooling1D, pool_size=2), _torch_pool("avg_pool1d", kernel_size=2)),
+    (_pool(nn.GlobalAveragePooling1D), lambda x: x.mean(dim=1)),
+    (_pool(nn.GlobalMaxPooling1D), lambda x: x.amax(dim=1)),
+    (_pool(nn.GlobalAveragePooling1D, keepdims=True), lambda x: x.mean(dim=1, keepdim=True)),
+])
+def test_pooling_1d_matches_torch_and_gradcheck(ours, theirs):
+    x = R.standard_normal((2, 8, 3))
+    compare_with_torch(ours, theirs, x)
+    gradcheck(ours, x)
+
+
+def test_conv1d_layer_shapes_params_and_save(tmp_path):
+    nr.manual_seed(0)
+    model = nn.Sequential([nn.Input((20, 2)), nn.Conv1D(8, 3, padding="same", activation="relu"),
+                           nn.MaxPooling1D(2), nn.Conv1D(4, (5,), strides=2), nn.GlobalAveragePooling1D(),
+                           nn.Dense(3)])
+    x = R.standard_normal((4, 20, 2)).astype(np.float32)
+    assert model(x).shape == (4, 3)
+    assert model.count_params() == (3 * 2 * 8 + 8) + (5 * 8 * 4 + 4) + (4 * 3 + 3)
+    model.compile("adam", "cross_entropy")
+    model.fit(x, np.array([0, 1, 2, 0]), epochs=1, verbose=0)
+    model.save(tmp_path / "m.neurona")
+    np.testing.assert_array_equal(nr.load_model(tmp_path / "m.neurona").predict(x), model.predict(x))
+
+
+def test_1d_layers_say_what_they_expected():
+    with pytest.raises(ValueError, match=r"Conv1D layer 'c': expected input with 3 dimensions \(N, L, C\)"):
+        nn.Conv1D(4, 3, name="c")(np.zeros((2, 5, 5, 1), np.float32))
+    with pytest.raises(ValueError, match="GlobalAveragePooling1D layer .* expected input with 3 dimensions"):
+        nn.GlobalAveragePooling1D()(np.zeros((2, 5), np.float32))
+    with pytest.raises(ValueError, match="kernel_size must be a positive integer. Received: kernel_size=0"):
+        nn.Conv1D(4, 0)
+    with pytest.raises(ValueError, match="padding='causal' is not supported"):
+        nn.Conv1D(4, 3, padding="causal")

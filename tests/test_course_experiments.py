@@ -27,3 +27,13 @@ def test_01_activations(tmp_path):
     assert np.array_equal(d["relu"], (r["z"] > 0).astype(float))
     gaps = list(r["gaps"].values())
     assert all(a > b for a, b in zip(gaps, gaps[1:])) and gaps[-1] < 1e-3  # sigmoid(kz) -> step
+
+
+def test_07_initialization(tmp_path):
+    r = run("07_initialization", tmp_path)["runs"]
+    zeros, large, fan_in = r["zeros"], r["large (normal, std 5)"], r["fan-in (LeCun, var 1/n_in)"]
+    assert zeros["weight_change"] > 0.01 and zeros["unit_spread"][-1] < 1e-4  # units moved, but together
+    assert fan_in["unit_spread"][-1] > 0.1
+    assert large["start_saturation"] > 0.5 and fan_in["start_saturation"] < 0.05  # big weights: flat sigmoids
+    assert fan_in["loss"][-1] < large["loss"][-1] and fan_in["loss"][-1] < zeros["loss"][-1]
+    assert fan_in["val_accuracy"][-1] > zeros["val_accuracy"][-1]

@@ -37,3 +37,12 @@ def test_07_initialization(tmp_path):
     assert large["start_saturation"] > 0.5 and fan_in["start_saturation"] < 0.05  # big weights: flat sigmoids
     assert fan_in["loss"][-1] < large["loss"][-1] and fan_in["loss"][-1] < zeros["loss"][-1]
     assert fan_in["val_accuracy"][-1] > zeros["val_accuracy"][-1]
+
+
+def test_06_cost_functions(tmp_path):
+    r = run("06_cost_functions", tmp_path)
+    quad, ce = r["neuron"]["quadratic"], r["neuron"]["cross-entropy"]
+    assert quad[0] == ce[0] > 0.98  # the same saturated start
+    assert quad[30] > 0.97 and ce[30] < 0.3  # the quadratic cost crawls, cross-entropy does not
+    assert all(c < q for q, c in zip(quad[1:], ce[1:]))  # cross-entropy ahead at every epoch
+    assert max(r["network"]["cross-entropy"]) > max(r["network"]["quadratic"]) + 0.1

@@ -50,7 +50,7 @@ from .cuda import accelerator, backends, device
 from .kernels import performance
 from .nn import Input, Model, Sequential  # keras.Input / keras.Model / keras.Sequential
 from .serialization import load, save
-from .training import callbacks, load_model, lr_find
+from .training import callbacks, load_checkpoint, load_model, lr_find, save_checkpoint
 
 # PyTorch's dtype names, so that ``x.type(nr.float)`` and ``dtype=nr.long`` read as in a PyTorch script
 float = float32  # noqa: A001
@@ -63,6 +63,7 @@ __all__ = [
     "Function", "Tensor", "accelerator", "apply", "backends", "callbacks", "concat", "cuda", "data", "datasets",
     "detect_anomaly", "device", "enable_grad", "flatten", "functional", "load", "save", "utils",
     "Input", "Model", "Sequential", "layers", "optimizers",  # Keras's layout
+    "load_checkpoint", "save_checkpoint",  # the course's hand-written loop
     "get_default_dtype", "get_device", "gpu_available", "is_grad_enabled", "load_model", "losses", "lr_find",
     "manual_seed", "metrics", "models", "nn", "no_grad", "optim", "performance", "set_default_dtype", "set_device",
     "set_grad_enabled", "stack", "tensor", "training", "viz",

@@ -25,6 +25,7 @@ from .folders import load_image, load_image_folder
 from .idx import IDXError, read_idx, write_idx
 from .loader import DataLoader, Dataset, Subset, TensorDataset, collate
 from .preprocessing import MeanImageSubtraction, MinMaxScaler, PCAWhitening, StandardScaler, ZCAWhitening
+from .splits import train_val_test_split
 from .tables import load_csv
 from .toy import make_and, make_blobs, make_circles, make_moons, make_or, make_spirals, make_xor, truth_table
 from .transforms import Compose, Normalize, Rescale, ToTensor
@@ -36,5 +37,5 @@ __all__ = [
     "download_file", "file_checksum", "find_dataset",
     "load_csv", "load_digits", "load_fashion_mnist", "load_idx_dataset", "load_image", "load_image_folder",
     "load_mnist", "make_and", "make_blobs", "make_circles", "make_moons", "make_or", "make_spirals", "make_xor",
-    "read_idx", "search_dirs", "transforms", "truth_table", "write_idx",
+    "read_idx", "search_dirs", "train_val_test_split", "transforms", "truth_table", "write_idx",
 ]

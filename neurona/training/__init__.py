@@ -4,6 +4,7 @@
 """
 
 from . import callbacks
+from .checkpoint import load_checkpoint, save_checkpoint
 from .history import History
 from .loop import TrainingWarning, fit
 from .lr_finder import LRFinderResult, lr_find
@@ -14,6 +15,6 @@ from .trainer import Trainer, compile_model, get_optimizer, get_trainer, keras_r
 __all__ = [
     "HardExampleSampler", "History", "LRFinderResult", "ModelFileError", "Trainer", "TrainingWarning", "callbacks",
     "compile_model", "fit", "get_optimizer", "get_trainer", "keras_result", "load_model", "load_weights", "lr_find",
-    "predict",
+    "load_checkpoint", "predict", "save_checkpoint",
     "save_model", "save_weights",
 ]

@@ -107,8 +107,11 @@ def blas_info(framework: str) -> dict[str, Any]:
 
 
 def relative_paths(text: str, root: Path = ROOT) -> str:
-    """Profile text with the repository's absolute path taken out of every file name."""
-    return text.replace(str(root) + os.sep, "")
+    """Profile text with the repository's absolute path (and the installed packages' folder) taken
+    out of every file name."""
+    import sysconfig
+
+    return text.replace(sysconfig.get_paths()["purelib"] + os.sep, "").replace(str(root) + os.sep, "")
 
 
 def peak() -> dict[str, Any]:

@@ -98,6 +98,10 @@ def test_profiles_print_paths_relative_to_the_repository():
 
     line = f"   10    0.5    0.05  {WORKER_ROOT}/neurona/functional/conv.py:300(forward)"
     assert relative_paths(line) == "   10    0.5    0.05  neurona/functional/conv.py:300(forward)"
+    import sysconfig
+
+    numpy_line = f"  {sysconfig.get_paths()['purelib']}/numpy/lib/_stride_tricks_impl.py:37(as_strided)"
+    assert relative_paths(numpy_line) == "  numpy/lib/_stride_tricks_impl.py:37(as_strided)"
     assert WORKER_ROOT == ROOT.resolve()
 
 

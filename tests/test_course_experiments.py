@@ -46,3 +46,12 @@ def test_06_cost_functions(tmp_path):
     assert quad[30] > 0.97 and ce[30] < 0.3  # the quadratic cost crawls, cross-entropy does not
     assert all(c < q for q, c in zip(quad[1:], ce[1:]))  # cross-entropy ahead at every epoch
     assert max(r["network"]["cross-entropy"]) > max(r["network"]["quadratic"]) + 0.1
+
+
+def test_03_optimizer_paths(tmp_path):
+    r = run("03_optimizer_paths", tmp_path)
+    finals = r["finals"]
+    assert all(f["error"] < r["start_error"] - 1.5 for f in finals.values())  # every optimizer descends
+    assert finals["SGD (lr 0.1)"]["minimum"] == "local"  # plain gradient descent stops in the nearest well
+    assert finals["momentum (lr 0.1, 0.9)"]["minimum"] == "global"  # the velocity carries it over the rim
+    assert finals["momentum (lr 0.1, 0.9)"]["error"] < finals["SGD (lr 0.1)"]["error"] - 1.0

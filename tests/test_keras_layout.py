@@ -1,5 +1,7 @@
 """``import neurona as keras``: Keras's top-level layout over neurona's own classes (issue 16)."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -101,3 +103,26 @@ def test_to_categorical_targets_train_as_the_integer_labels():
         m.fit(x, target, epochs=2, batch_size=4, verbose=0, shuffle=False)
         runs.append(m.evaluate(x, target))
     assert runs[0] == pytest.approx(runs[1], rel=1e-6)
+
+
+def _functional():
+    inp = keras.Input(shape=(4,), name="x")
+    a = keras.layers.Dense(3, name="a")(inp)
+    b = keras.layers.Dense(3, name="b")(inp)
+    return keras.Model(inp, keras.layers.add([a, b]))
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_plot_model_draws_a_png(tmp_path):
+    path = keras.utils.plot_model(_functional(), to_file=tmp_path / "model.png", show_shapes=True)
+    assert path == tmp_path / "model.png" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_model_without_graphviz_writes_the_dot_text(tmp_path, monkeypatch):
+    monkeypatch.setattr(keras.utils.plot.shutil, "which", lambda name: None)
+    with pytest.warns(UserWarning, match="'dot' program was not found.*apt install graphviz"):
+        path = keras.utils.plot_model(_functional(), to_file=tmp_path / "model.png", show_shapes=True)
+    text = path.read_text()
+    assert path.suffix == ".dot" and not (tmp_path / "model.png").exists()
+    for edge in ('"x" -> "a"', '"x" -> "b"', '"a" -> "add', '"b" -> "add'):
+        assert edge in text

@@ -1,6 +1,8 @@
 """The keras-io examples ported under examples/ported/ run, shortened (NEURONA_PORT_QUICK=1), as scripts."""
 
+import contextlib
 import runpy
+import shutil
 import sys
 from pathlib import Path
 
@@ -48,3 +50,15 @@ def test_imbalanced_classification(run_port, tmp_path):
     # the unweighted counts add up to the number of validation samples (class_weight leaves metrics alone)
     logs = g["model"].evaluate(g["val_features"], g["val_targets"], return_dict=True)
     assert logs["tp"] + logs["fp"] + logs["tn"] + logs["fn"] == len(g["val_features"])
+
+
+@pytest.mark.cpu_only(reason="the ports read host files and print; their numbers come from fit/evaluate")
+def test_timeseries_classification(run_port, tmp_path):
+    no_dot = shutil.which("dot") is None
+    with pytest.warns(UserWarning, match="plot_model") if no_dot else contextlib.nullcontext():
+        g = run_port("keras_timeseries_classification.py")
+    assert g["x_train"].shape == (64, 500, 1) and set(np.unique(g["y_train"])) == {0, 1}
+    assert (tmp_path / "best_model.h5").exists()
+    assert (tmp_path / "model.png").exists() or (tmp_path / "model.dot").exists()
+    assert g["history"].history["val_accuracy"] and g["y_pred"].shape == (32,)
+

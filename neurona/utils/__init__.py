@@ -2,5 +2,6 @@
 
 from . import data
 from .categorical import to_categorical
+from .plot import plot_model
 
-__all__ = ["data", "to_categorical"]
+__all__ = ["data", "plot_model", "to_categorical"]

@@ -126,3 +126,16 @@ def test_plot_model_without_graphviz_writes_the_dot_text(tmp_path, monkeypatch):
     assert path.suffix == ".dot" and not (tmp_path / "model.png").exists()
     for edge in ('"x" -> "a"', '"x" -> "b"', '"a" -> "add', '"b" -> "add'):
         assert edge in text
+
+
+def test_functional_api_misuse_says_what_was_expected():
+    with pytest.raises(TypeError, match=r"Dense layer 'd' was called on the class Input itself\. Expected a tensor.*"
+                                        r"inputs = nn.Input\(shape=\(\.\.\.\)\)"):
+        keras.layers.Dense(3, name="d")(keras.Input)
+    with pytest.raises(TypeError, match=r"Dense layer 'd2' was called on a layer \(Dense 'd1'\), not on its output"):
+        keras.layers.Dense(2, name="d2")(keras.layers.Dense(3, name="d1"))
+    with pytest.raises(TypeError, match="outputs must be symbolic tensors .* Received: Dense"):
+        keras.Model(keras.Input((4,)), keras.layers.Dense(2))
+    inp = keras.Input(shape=(4,))
+    model = keras.Model(inp, keras.layers.Dense(2)(inp))  # the right way still works
+    assert model.predict(np.ones((3, 4), np.float32)).shape == (3, 2)

@@ -126,6 +126,17 @@ class Parameters(list):
         self.owner = owner
 
 
+def _called_on_a_layer(layer: Module, arg: Any) -> None:
+    """The functional API misused: a layer called on a layer or a class instead of a tensor."""
+    what = f"the class {arg.__name__} itself" if isinstance(arg, type) else \
+        f"a layer ({type(arg).__name__} '{arg.name}'), not on its output"
+    hint = ("call it first: inputs = nn.Input(shape=(...)), then x = layer(inputs)" if arg.__name__ == "Input"
+            else "make an instance and call it on a tensor") if isinstance(arg, type) else \
+        "call the first layer on a tensor (x = first(inputs)), then this one on x"
+    raise TypeError(f"{type(layer).__name__} layer '{layer.name}' was called on {what}. Expected a tensor, an "
+                    f"array or a symbolic tensor from nn.Input: {hint}")
+
+
 class Module:
     """Base class of layers and models. Subclasses write ``forward`` and, for lazy weights, ``build``."""
 
@@ -245,6 +256,8 @@ class Module:
         return self._first_call(*args, **kwargs)
 
     def _first_call(self, *args: Any, **kwargs: Any) -> Any:
+        if args and (isinstance(args[0], Module) or isinstance(args[0], type)):
+            _called_on_a_layer(self, args[0])
         shape = tuple(args[0].shape) if args and hasattr(args[0], "shape") else None
         if shape is not None and type(self).build is not Module.build and not self.__dict__.get("weights_built"):
             self.build(shape)

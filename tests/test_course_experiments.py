@@ -55,3 +55,13 @@ def test_03_optimizer_paths(tmp_path):
     assert finals["SGD (lr 0.1)"]["minimum"] == "local"  # plain gradient descent stops in the nearest well
     assert finals["momentum (lr 0.1, 0.9)"]["minimum"] == "global"  # the velocity carries it over the rim
     assert finals["momentum (lr 0.1, 0.9)"]["error"] < finals["SGD (lr 0.1)"]["error"] - 1.0
+
+
+def test_02_perceptron(tmp_path):
+    r = run("02_perceptron", tmp_path)
+    assert r["AND"]["converged"] and r["AND"]["errors_per_epoch"][-1] == 0 and r["AND"]["rosenblatt_correct"] == 4
+    xor = r["XOR"]["errors_per_epoch"]
+    assert not r["XOR"]["converged"] and len(xor) == 30 and min(xor) > 0  # some error in every epoch
+    assert r["AND"]["adaline_correct"] == 4 and r["XOR"]["adaline_correct"] < 4  # no line separates XOR
+    mse = r["XOR"]["adaline_mse"]
+    assert abs(mse[-1] - mse[-10]) < 0.01 and mse[-1] < 0.27  # the delta rule settles near the least-squares 0.25

@@ -67,10 +67,20 @@ class _Recurrence(Function):
     work of a step runs about three times faster than on column slices of (N, k*units).
     """
 
-    def __init__(self, activation: str, recurrent_activation: str, go_backwards: bool):
+    def __init__(self, activation: str, recurrent_activation: str, go_backwards: bool, recurrent_mask: Any = None):
         self.act, self.act_d = CELL_ACTIVATIONS[activation]
         self.ract, self.ract_d = CELL_ACTIVATIONS[recurrent_activation]
         self.go_backwards = go_backwards
+        # recurrent dropout: m (u, N), already scaled by 1/(1 - rate); the recurrent products read h_{t-1} * m
+        self.m = None if recurrent_mask is None else recurrent_mask.T
+
+    def _masked(self, h):
+        """h_{t-1} as the recurrent product sees it: h * m with recurrent dropout (None stays None)."""
+        return h if (h is None or self.m is None) else h * self.m
+
+    def _masked_grad(self, g):
+        """The gradient reaching h_{t-1} through a recurrent product, times the mask's derivative m."""
+        return g if self.m is None else g * self.m
 
     def _project(self, x, W, b):
         """Z (T, k*units, N) = W^T x_t + b for every step t, in one batched product."""
@@ -140,7 +150,7 @@ class SimpleRNN(_Recurrence):
         for t in range(hs.shape[0]):
             z = hs[t]
             if h is not None:
-                z += UT @ h
+                z += UT @ self._masked(h)
             self.act(xp, z)
             h = z
         self.hs, self.U, self.h0T = hs, U, _T(h0)
@@ -156,10 +166,10 @@ class SimpleRNN(_Recurrence):
                 gh = g_seq[t] if gh is None else gh + g_seq[t]
             gz = gZ[t]
             xp.multiply(gh, self.act_d(hs[t]), out=gz)
-            gh = U @ gz
+            gh = self._masked_grad(U @ gz)
         gZ = _rows(gZ)
         gx, gW, gb = self._project_backward(gZ)
-        return gx, gW, self._grad_U(self.h0T, hs, gZ), gb, gh.T
+        return gx, gW, self._grad_U(self._masked(self.h0T), self._masked(hs), gZ), gb, gh.T
 
 
 class LSTM(_Recurrence):
@@ -188,7 +198,7 @@ class LSTM(_Recurrence):
         for t in range(T):
             z = Z[t]
             if h is not None:
-                z += UT @ h
+                z += UT @ self._masked(h)
             self.ract(xp, z[:2 * u])
             self.act(xp, z[2 * u:3 * u])
             self.ract(xp, z[3 * u:])
@@ -232,10 +242,10 @@ class LSTM(_Recurrence):
             xp.multiply(gc, i, out=gz[2 * u:3 * u])
             gz *= D[t]
             gc = gc * f
-            gh = U @ gz
+            gh = self._masked_grad(U @ gz)
         gZ = _rows(gZ)
         gx, gW, gb = self._project_backward(gZ)
-        return gx, gW, self._grad_U(self.h0T, hs, gZ), gb, gh.T, gc.T
+        return gx, gW, self._grad_U(self._masked(self.h0T), self._masked(hs), gZ), gb, gh.T, gc.T
 
 
 class GRU(_Recurrence):
@@ -252,8 +262,9 @@ class GRU(_Recurrence):
     Twin: ``neurona.functional.reference.gru``.
     """
 
-    def __init__(self, activation: str, recurrent_activation: str, go_backwards: bool, reset_after: bool):
-        super().__init__(activation, recurrent_activation, go_backwards)
+    def __init__(self, activation: str, recurrent_activation: str, go_backwards: bool, reset_after: bool,
+                 recurrent_mask: Any = None):
+        super().__init__(activation, recurrent_activation, go_backwards, recurrent_mask)
         self.reset_after = reset_after
 
     def forward(self, x, W, U, b=None, h0=None):
@@ -269,8 +280,9 @@ class GRU(_Recurrence):
         for t in range(T):
             z = Z[t]
             zr, cand = z[:2 * u], z[2 * u:]
+            hm = self._masked(h)
             if self.reset_after:
-                a = UT @ h
+                a = UT @ hm
                 if b_h is not None:
                     a += b_h[:, None]
                 zr += a[:2 * u]
@@ -278,9 +290,9 @@ class GRU(_Recurrence):
                 A[t] = a[2 * u:]
                 cand += z[u:2 * u] * A[t]
             else:
-                zr += UT[:2 * u] @ h
+                zr += UT[:2 * u] @ hm
                 self.ract(xp, zr)
-                xp.multiply(z[u:2 * u], h, out=A[t])
+                xp.multiply(z[u:2 * u], hm, out=A[t])
                 cand += UT[2 * u:] @ A[t]
             self.act(xp, cand)
             h_new = hs[t]
@@ -317,20 +329,20 @@ class GRU(_Recurrence):
                 ga = gA[t]
                 ga[:2 * u] = gz[:2 * u]
                 xp.multiply(g_cand, r, out=ga[2 * u:])
-                gh = gh * z + U @ ga
+                gh = gh * z + self._masked_grad(U @ ga)
             else:
                 g_rh = U_h @ g_cand
-                xp.multiply(g_rh * h_prev, self.ract_d(r), out=gz[u:2 * u])
-                gh = gh * z + g_rh * r + U_zr @ gz[:2 * u]
+                xp.multiply(g_rh * self._masked(h_prev), self.ract_d(r), out=gz[u:2 * u])
+                gh = gh * z + self._masked_grad(g_rh * r + U_zr @ gz[:2 * u])
         gZ = _rows(gZ)
         gx, gW, gb = self._project_backward(gZ)
         if self.reset_after:
             gA = _rows(gA)
-            gU = self._grad_U(self.h0T, hs, gA)
+            gU = self._grad_U(self._masked(self.h0T), self._masked(hs), gA)
             gb = xp.stack([gb, xp.ones(gA.shape[0], dtype=gA.dtype) @ gA])
         else:
             gU = xp.empty_like(U)
-            gU[:, :2 * u] = self._grad_U(self.h0T, hs, gZ[:, :2 * u])
+            gU[:, :2 * u] = self._grad_U(self._masked(self.h0T), self._masked(hs), gZ[:, :2 * u])
             gU[:, 2 * u:] = _rows(A).T @ gZ[:, 2 * u:]
         return gx, gW, gU, gb, gh.T
 
@@ -355,45 +367,66 @@ def _check(op: str, k: int, x: Any, W: Any, U: Any, b: Any, states: dict[str, An
             raise ValueError(f"{op}: {what} must have shape (batch, units) = {(N, u)}. Received: {tuple(s.shape)}")
 
 
+def _recurrent_mask(op: str, mask: Any, x: Any, units: int) -> Any:
+    """The recurrent-dropout mask as an array of x's dtype and device, checked to be (N, units)."""
+    if mask is None:
+        return None
+    data = x.data if isinstance(x, Tensor) else x
+    xp = get_array_module(data)
+    m = xp.asarray(mask.data if isinstance(mask, Tensor) else mask).astype(data.dtype, copy=False)
+    if tuple(m.shape) != (data.shape[0], units):
+        raise ValueError(f"{op}: recurrent_mask must have shape (batch, units) = {(data.shape[0], units)}. "
+                         f"Received: {tuple(m.shape)}")
+    return m
+
+
 def simple_rnn(x: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None, h0: Any = None,
-               activation: str = "tanh", go_backwards: bool = False) -> tuple[Tensor, Tensor]:
+               activation: str = "tanh", go_backwards: bool = False,
+               recurrent_mask: Any = None) -> tuple[Tensor, Tensor]:
     """Fully connected recurrence h_t = act(x_t W + h_{t-1} U + b) over x (N, T, F).
 
     kernel (F, u), recurrent_kernel (u, u), bias (u,), h0 (N, u) (zeros when None).
     Returns (all hidden states (N, T, u), last state (N, u)). go_backwards reads x from
     the last step to the first (outputs stay in processing order, as in Keras).
+    recurrent_mask (N, u), recurrent dropout as Keras: h_t = act(x_t W + (h_{t-1} * m) U + b),
+    the same m at every step (a constant: no gradient).
     """
     _check("simple_rnn", 1, x, kernel, recurrent_kernel, bias, {"h0": h0}, (recurrent_kernel.shape[0],))
-    fn = SimpleRNN(cell_activation(activation), "linear", go_backwards)
+    m = _recurrent_mask("simple_rnn", recurrent_mask, x, recurrent_kernel.shape[0])
+    fn = SimpleRNN(cell_activation(activation), "linear", go_backwards, m)
     return apply(fn, x, kernel, recurrent_kernel, bias, h0)
 
 
 def lstm(x: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None, h0: Any = None, c0: Any = None,
          activation: str = "tanh", recurrent_activation: str = "sigmoid",
-         go_backwards: bool = False) -> tuple[Tensor, Tensor, Tensor]:
+         go_backwards: bool = False, recurrent_mask: Any = None) -> tuple[Tensor, Tensor, Tensor]:
     """LSTM over x (N, T, F): kernel (F, 4u), recurrent_kernel (u, 4u), bias (4u,), gates i, f, c, o.
 
     Returns (hidden states (N, T, u), last hidden state h_T (N, u), last cell state c_T (N, u)).
+    recurrent_mask (N, u): z_t = x_t W + (h_{t-1} * m) U + b, the same m at every step (Keras's
+    recurrent dropout; c is not masked).
 
     >>> seq, h, c = F.lstm(x, W, U, b)
     """
     u = recurrent_kernel.shape[0]
     _check("lstm", 4, x, kernel, recurrent_kernel, bias, {"h0": h0, "c0": c0}, (4 * u,))
     fn = LSTM(cell_activation(activation), cell_activation(recurrent_activation, "recurrent_activation"),
-              go_backwards)
+              go_backwards, _recurrent_mask("lstm", recurrent_mask, x, u))
     return apply(fn, x, kernel, recurrent_kernel, bias, h0, c0)
 
 
 def gru(x: Any, kernel: Any, recurrent_kernel: Any, bias: Any = None, h0: Any = None, activation: str = "tanh",
         recurrent_activation: str = "sigmoid", reset_after: bool = True,
-        go_backwards: bool = False) -> tuple[Tensor, Tensor]:
+        go_backwards: bool = False, recurrent_mask: Any = None) -> tuple[Tensor, Tensor]:
     """GRU over x (N, T, F): kernel (F, 3u), recurrent_kernel (u, 3u), gates z, r, h.
 
     bias (2, 3u) (input and recurrent biases) when reset_after (Keras's default, PyTorch's
     form), else (3u,). Returns (hidden states (N, T, u), last hidden state (N, u)).
+    recurrent_mask (N, u): the recurrent products read h_{t-1} * m (Keras's recurrent dropout),
+    the same m at every step; the update h_t = z h_{t-1} + (1 - z) h~ uses h_{t-1} unmasked.
     """
     u = recurrent_kernel.shape[0]
     _check("gru", 3, x, kernel, recurrent_kernel, bias, {"h0": h0}, (2, 3 * u) if reset_after else (3 * u,))
     fn = GRU(cell_activation(activation), cell_activation(recurrent_activation, "recurrent_activation"),
-             go_backwards, reset_after)
+             go_backwards, reset_after, _recurrent_mask("gru", recurrent_mask, x, u))
     return apply(fn, x, kernel, recurrent_kernel, bias, h0)

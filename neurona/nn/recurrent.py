@@ -3,6 +3,12 @@
 Each layer owns ``kernel`` (features, k*units), ``recurrent_kernel`` (units, k*units) and
 ``bias``, with the k gates side by side in Keras's order, and runs one fused op over the
 whole sequence (``neurona.functional.recurrent``).
+
+``dropout`` and ``recurrent_dropout`` are Keras's: while training, one mask per sequence
+for the inputs (N, features) and one for the recurrent state (N, units), drawn at each
+call and reused at every time step (Gal & Ghahramani, 2016), scaled by 1/(1 - rate):
+x_t -> x_t * m_x, and h_{t-1} -> h_{t-1} * m_h where it enters the recurrent product.
+Evaluation uses no masks.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Tensor
+from ..backend import get_array_module, rng
 from ..functional.recurrent import cell_activation, gru, lstm, simple_rnn
 from .core import _serial, check_input
 from .initializers import get_initializer, serialize_initializer
@@ -27,8 +34,14 @@ class _RNN(Module):
                  return_sequences: bool, return_state: bool, go_backwards: bool, kernel_initializer: Any,
                  recurrent_initializer: Any, bias_initializer: Any, kernel_regularizer: Any,
                  recurrent_regularizer: Any, bias_regularizer: Any, name: str | None,
-                 input_shape: tuple[int, ...] | None) -> None:
+                 input_shape: tuple[int, ...] | None, dropout: float = 0.0, recurrent_dropout: float = 0.0) -> None:
         super().__init__(name=name, input_shape=input_shape)
+        for what, rate in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
+                raise ValueError(f"{type(self).__name__}: {what} must be a number in [0, 1). "
+                                 f"Received: {what}={rate!r}")
+        self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
+        self.last_masks: tuple[Any, Any] = (None, None)  # the (input, recurrent) masks of the last training call
         if not isinstance(units, int) or isinstance(units, bool) or units < 1:
             raise ValueError(f"{type(self).__name__}: units must be a positive integer. Received: units={units!r}")
         self.units = units
@@ -76,11 +89,32 @@ class _RNN(Module):
         with return_state, a tuple (output, *final states) as Keras returns."""
         check_input(self, x, ndim=3, what="(batch, time steps, features)")
         check_input(self, x, last=self.kernel.shape[0], what="(features)")
-        seq, *states = self._run(x, self._states(initial_state, x.shape[0]))
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        x_mask, h_mask = self._dropout_masks(x)
+        if x_mask is not None:
+            x = x * x_mask[:, None, :]
+        seq, *states = self._run(x, self._states(initial_state, x.shape[0]), h_mask)
         out = seq if self.return_sequences else states[0]
         return (out, *states) if self.return_state else out
 
-    def _run(self, x: Any, states: list[Any]) -> tuple[Tensor, ...]:
+    def _dropout_masks(self, x: Tensor) -> tuple[Any, Any]:
+        """In training, (input mask (N, F), recurrent mask (N, units)), each 0 or 1/(1 - rate); None when off."""
+        if not self.training:
+            return None, None
+        xp = get_array_module(x.data)
+        gen = rng(xp)
+        masks = []
+        n = x.shape[0]
+        for rate, shape in ((self.dropout, (n, x.shape[2])), (self.recurrent_dropout, (n, self.units))):
+            if rate == 0.0:
+                masks.append(None)
+                continue
+            keep = gen.random(shape, dtype=x.dtype) >= rate
+            masks.append(keep * x.dtype.type(1.0 / (1.0 - rate)))
+        self.last_masks = (masks[0], masks[1])
+        return masks[0], masks[1]
+
+    def _run(self, x: Any, states: list[Any], recurrent_mask: Any = None) -> tuple[Tensor, ...]:
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
@@ -94,11 +128,14 @@ class _RNN(Module):
             "kernel_regularizer": _serial(self.kernel_regularizer, serialize_regularizer),
             "recurrent_regularizer": _serial(self.recurrent_regularizer, serialize_regularizer),
             "bias_regularizer": _serial(self.bias_regularizer, serialize_regularizer),
+            "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout,
             "name": self.name,
         }
 
     def extra_repr(self) -> str:
-        return f"{self.units}, return_sequences={self.return_sequences}"
+        rates = "".join(f", {k}={v}" for k, v in (("dropout", self.dropout), ("recurrent_dropout",
+                                                                              self.recurrent_dropout)) if v)
+        return f"{self.units}, return_sequences={self.return_sequences}{rates}"
 
 
 class SimpleRNN(_RNN):
@@ -115,14 +152,15 @@ class SimpleRNN(_RNN):
                  kernel_initializer: Any = "glorot_uniform", recurrent_initializer: Any = "orthogonal",
                  bias_initializer: Any = "zeros", kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
                  bias_regularizer: Any = None, name: str | None = None,
-                 input_shape: tuple[int, ...] | None = None) -> None:
+                 input_shape: tuple[int, ...] | None = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0) -> None:
         super().__init__(units, activation, "linear", use_bias, return_sequences, return_state, go_backwards,
                          kernel_initializer, recurrent_initializer, bias_initializer, kernel_regularizer,
-                         recurrent_regularizer, bias_regularizer, name, input_shape)
+                         recurrent_regularizer, bias_regularizer, name, input_shape, dropout, recurrent_dropout)
 
-    def _run(self, x, states):
+    def _run(self, x, states, recurrent_mask=None):
         return simple_rnn(x, self.kernel, self.recurrent_kernel, self.bias, states[0], self.activation,
-                          self.go_backwards)
+                          self.go_backwards, recurrent_mask)
 
 
 class LSTM(_RNN):
@@ -146,10 +184,12 @@ class LSTM(_RNN):
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
                  unit_forget_bias: bool = True, kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
                  bias_regularizer: Any = None, name: str | None = None,
-                 input_shape: tuple[int, ...] | None = None) -> None:
+                 input_shape: tuple[int, ...] | None = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0) -> None:
         super().__init__(units, activation, recurrent_activation, use_bias, return_sequences, return_state,
                          go_backwards, kernel_initializer, recurrent_initializer, bias_initializer,
-                         kernel_regularizer, recurrent_regularizer, bias_regularizer, name, input_shape)
+                         kernel_regularizer, recurrent_regularizer, bias_regularizer, name, input_shape,
+                         dropout, recurrent_dropout)
         self.unit_forget_bias = bool(unit_forget_bias)
 
     def build(self, input_shape: tuple[int, ...]) -> None:
@@ -158,9 +198,9 @@ class LSTM(_RNN):
             u = self.units
             self.bias.data[u:2 * u] = get_initializer("ones")((u,), dtype=self.bias.dtype)
 
-    def _run(self, x, states):
+    def _run(self, x, states, recurrent_mask=None):
         return lstm(x, self.kernel, self.recurrent_kernel, self.bias, states[0], states[1], self.activation,
-                    self.recurrent_activation, self.go_backwards)
+                    self.recurrent_activation, self.go_backwards, recurrent_mask)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "recurrent_activation": self.recurrent_activation,
@@ -186,18 +226,20 @@ class GRU(_RNN):
                  recurrent_initializer: Any = "orthogonal", bias_initializer: Any = "zeros",
                  reset_after: bool = True, kernel_regularizer: Any = None, recurrent_regularizer: Any = None,
                  bias_regularizer: Any = None, name: str | None = None,
-                 input_shape: tuple[int, ...] | None = None) -> None:
+                 input_shape: tuple[int, ...] | None = None, dropout: float = 0.0,
+                 recurrent_dropout: float = 0.0) -> None:
         super().__init__(units, activation, recurrent_activation, use_bias, return_sequences, return_state,
                          go_backwards, kernel_initializer, recurrent_initializer, bias_initializer,
-                         kernel_regularizer, recurrent_regularizer, bias_regularizer, name, input_shape)
+                         kernel_regularizer, recurrent_regularizer, bias_regularizer, name, input_shape,
+                         dropout, recurrent_dropout)
         self.reset_after = bool(reset_after)
 
     def _bias_shape(self) -> tuple[int, ...]:
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def _run(self, x, states):
+    def _run(self, x, states, recurrent_mask=None):
         return gru(x, self.kernel, self.recurrent_kernel, self.bias, states[0], self.activation,
-                   self.recurrent_activation, self.reset_after, self.go_backwards)
+                   self.recurrent_activation, self.reset_after, self.go_backwards, recurrent_mask)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "recurrent_activation": self.recurrent_activation,

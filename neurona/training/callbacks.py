@@ -24,6 +24,7 @@ from ..files import atomic_write
 from .backup import BackupAndRestore
 from .callback import Callback, CallbackList
 from .history import History
+from .tensorboard import TensorBoard
 
 _MAXIMIZED = ("acc", "auc", "precision", "recall", "f1", "r2", "specificity", "npv")
 
@@ -361,5 +362,5 @@ class TerminateOnNaN(Callback):
 
 __all__ = [
     "BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
-    "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN",
+    "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN",
 ]

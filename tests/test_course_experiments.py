@@ -65,3 +65,16 @@ def test_02_perceptron(tmp_path):
     assert r["AND"]["adaline_correct"] == 4 and r["XOR"]["adaline_correct"] < 4  # no line separates XOR
     mse = r["XOR"]["adaline_mse"]
     assert abs(mse[-1] - mse[-10]) < 0.01 and mse[-1] < 0.27  # the delta rule settles near the least-squares 0.25
+
+
+def test_05_learning_rate(tmp_path):
+    r = run("05_learning_rate", tmp_path)
+    small, right, large = (r["runs"][f"{name} (lr {lr:.3g})"]["loss"] for name, lr in r["rates"].items())
+    assert 1e-2 < r["suggestion"] < 3.0  # the range test picks a rate between the two bad ones
+    assert small[0] - small[-1] < 0.1  # too small: the loss creeps
+    assert large[0] > 2 * small[0] and large[-1] > 2.0  # too large: the loss jumps up and stays high
+    assert right[-1] < 0.5 * small[-1] and right[-1] < 0.5 * large[-1]
+    s = r["schedules"]
+    assert s["constant"]["lr"] == [0.5] * 6 and s["step"]["lr"] == [0.5] * 5 + [0.25]
+    assert np.allclose(s["exponential"]["lr"], [0.5 * 0.85 ** e for e in range(6)])
+    assert s["plateau"]["lr"][-1] <= 0.5

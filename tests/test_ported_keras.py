@@ -62,3 +62,19 @@ def test_timeseries_classification(run_port, tmp_path):
     assert (tmp_path / "model.png").exists() or (tmp_path / "model.dot").exists()
     assert g["history"].history["val_accuracy"] and g["y_pred"].shape == (32,)
 
+
+
+@pytest.mark.cpu_only(reason="the ports read host files and print; their numbers come from fit/evaluate")
+def test_sklearn_metric_callbacks(run_port, tmp_path):
+    pytest.importorskip("tensorboardX")
+    pytest.importorskip("sklearn")
+    ea = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    g = run_port("keras_sklearn_metric_callbacks.py")
+    acc = ea.EventAccumulator(str(tmp_path / "logs" / g["model"].name))
+    acc.Reload()
+    (event,) = acc.Scalars("jaccard_score")
+    from sklearn.metrics import jaccard_score
+
+    expected = jaccard_score(g["model"].predict(g["x_test"]).argmax(axis=-1), g["y_test"].argmax(axis=-1),
+                             average=None).mean()
+    assert event.step == 1 and event.value == pytest.approx(expected, rel=1e-6)

@@ -58,7 +58,9 @@ class TensorBoard(Callback):
 
     def _writer(self, which: str) -> Any:
         if which not in self.writers:
-            self.writers[which] = self.writer_class(os.path.join(self.log_dir, which))
+            # tensorboardX writes from a thread that flush() does not wait for: flush_secs bounds how late
+            # TensorBoard sees an epoch during training; on_train_end closes the writers, writing everything.
+            self.writers[which] = self.writer_class(os.path.join(self.log_dir, which), flush_secs=5)
         return self.writers[which]
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -82,8 +84,6 @@ class TensorBoard(Callback):
         if self.histogram_freq and (epoch + 1) % self.histogram_freq == 0:
             for name, p in self.model.named_parameters():
                 self._writer("train").add_histogram(name, backend.to_numpy(p.data), epoch)
-        for w in self.writers.values():
-            w.flush()
 
     def on_train_end(self, logs: dict | None = None) -> None:
         for w in self.writers.values():

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import neurona as nr
+from neurona import backend, nn, optim
 from neurona import losses as L
-from neurona import nn, optim
 from neurona.models import Perceptron
 from neurona.nn.dropconnect import drop_connect
 from neurona.testing import compare_with_torch, gradcheck
@@ -25,7 +25,7 @@ def _run_neurona(p0, grads, **kw):
     opt = optim.Adam([p], **kw)
     out = []
     for g in grads:
-        p.grad = g.copy()
+        p.grad = nr.tensor(g, dtype=np.float64).data  # on the parameter's device
         opt.step()
         out.append(p.numpy().copy())
     return out
@@ -145,30 +145,32 @@ def test_drop_connect_gradient_reaches_only_kept_connections():
     r = np.random.default_rng(7)
     mask = r.random((4, 3)) >= 0.5
     W = nr.tensor(r.standard_normal((4, 3)), dtype=np.float64, requires_grad=True)
-    drop_connect(r.standard_normal((8, 4)), W, None, mask, 0.5).sum().backward()
-    assert (W.grad[~mask] == 0).all() and (W.grad[mask] != 0).all()
+    drop_connect(nr.tensor(r.standard_normal((8, 4)), dtype=np.float64), W, None, mask, 0.5).sum().backward()
+    g = W.grad
+    assert (g[~mask] == 0).all() and (g[mask] != 0).all()
 
 
 def test_dropconnect_layer_masks_per_step_and_uses_full_weights_in_evaluation():
     nr.manual_seed(0)
     layer = nn.DropConnect(50, rate=0.3)
     x = np.random.default_rng(8).standard_normal((16, 40)).astype(np.float32)
-    layer(x)
-    first = layer.last_mask.copy()
-    y = layer(x)
-    second = layer.last_mask
+    xt = nr.tensor(x)
+    layer(xt)
+    first = backend.to_numpy(layer.last_mask).copy()
+    y = layer(xt)
+    second = backend.to_numpy(layer.last_mask)
     assert first.shape == (40, 50) and (first != second).any()  # a new mask every training step
     kept = np.concatenate([first.ravel(), second.ravel()]).mean()
     assert abs(kept - 0.7) < 0.03  # 4000 Bernoulli(0.7) draws: std 0.007
     W, b = layer.kernel.numpy(), layer.bias.numpy()
     np.testing.assert_allclose(y.numpy(), x @ (W * second / 0.7) + b, rtol=1e-5, atol=1e-5)
     # unbiased: the mean over many masks approaches the full layer's output
-    mean = np.mean([layer(x).numpy() for _ in range(300)], axis=0)
+    mean = np.mean([layer(xt).numpy() for _ in range(300)], axis=0)
     full = x @ W + b
     assert np.abs(mean - full).mean() < 0.1 * np.abs(full).mean()
     layer.eval()
-    np.testing.assert_allclose(layer(x).numpy(), full, rtol=1e-5, atol=1e-5)
-    np.testing.assert_array_equal(layer(x).numpy(), layer(x).numpy())
+    np.testing.assert_allclose(layer(xt).numpy(), full, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(layer(xt).numpy(), layer(xt).numpy())
 
 
 def test_dropconnect_layer_trains_saves_and_checks_its_rate(tmp_path):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import neurona as nr
+from neurona import backend, nn
 from neurona import functional as F
-from neurona import nn
 from neurona.functional.recurrent import gru, lstm, simple_rnn
 from neurona.testing import gradcheck
 
@@ -83,25 +83,27 @@ def test_fused_ops_mask_the_recurrent_product_at_every_step_with_one_mask(name):
 def test_layers_draw_one_mask_per_sequence_and_none_in_evaluation(cls):
     nr.manual_seed(0)
     layer = cls(U, dropout=0.5, recurrent_dropout=0.25, return_sequences=True)
-    x = X.astype(np.float32)
+    x = nr.tensor(X.astype(np.float32))
     layer(x)
-    xm, hm = layer.last_masks
+    dxm, dhm = layer.last_masks
+    xm, hm = backend.to_numpy(dxm), backend.to_numpy(dhm)
     assert xm.shape == (N, FEAT) and hm.shape == (N, U)  # one mask per sequence, not per step
     assert set(np.unique(xm)) <= {0.0, 2.0} and set(np.unique(hm)) <= {0.0, np.float32(1 / 0.75)}
     # the output is the fused op on x * m_x with the recurrent mask: the same mask at every step
     states = {"LSTM": (None, None)}.get(cls.__name__, (None,))
-    ref = {nn.SimpleRNN: lambda: simple_rnn(x * xm[:, None, :], layer.kernel, layer.recurrent_kernel, layer.bias,
-                                            *states, recurrent_mask=hm),
-           nn.LSTM: lambda: lstm(x * xm[:, None, :], layer.kernel, layer.recurrent_kernel, layer.bias, *states,
-                                 recurrent_mask=hm),
-           nn.GRU: lambda: gru(x * xm[:, None, :], layer.kernel, layer.recurrent_kernel, layer.bias, *states,
-                               recurrent_mask=hm)}[cls]
+    ref = {nn.SimpleRNN: lambda: simple_rnn(x * dxm[:, None, :], layer.kernel, layer.recurrent_kernel, layer.bias,
+                                            *states, recurrent_mask=dhm),
+           nn.LSTM: lambda: lstm(x * dxm[:, None, :], layer.kernel, layer.recurrent_kernel, layer.bias, *states,
+                                 recurrent_mask=dhm),
+           nn.GRU: lambda: gru(x * dxm[:, None, :], layer.kernel, layer.recurrent_kernel, layer.bias, *states,
+                               recurrent_mask=dhm)}[cls]
     nr.manual_seed(0)
     again = cls(U, dropout=0.5, recurrent_dropout=0.25, return_sequences=True)(x)
     np.testing.assert_allclose(again.numpy(), ref()[0].numpy(), rtol=1e-6, atol=1e-6)
     # a new draw at the next call
     layer(x)
-    assert not np.array_equal(layer.last_masks[0], xm) or not np.array_equal(layer.last_masks[1], hm)
+    new = [backend.to_numpy(m) for m in layer.last_masks]
+    assert not np.array_equal(new[0], xm) or not np.array_equal(new[1], hm)
     # evaluation: no masks, the same output every time, equal to the layer without dropout
     layer.eval()
     a, b = layer(x).numpy(), layer(x).numpy()
@@ -115,8 +117,8 @@ def test_layers_draw_one_mask_per_sequence_and_none_in_evaluation(cls):
 def test_mask_statistics():
     nr.manual_seed(3)
     layer = nn.LSTM(50, dropout=0.3, recurrent_dropout=0.6)
-    layer(np.zeros((200, 2, 40), dtype=np.float32))
-    xm, hm = layer.last_masks
+    layer(nr.tensor(np.zeros((200, 2, 40), dtype=np.float32)))
+    xm, hm = (backend.to_numpy(m) for m in layer.last_masks)
     assert abs((xm > 0).mean() - 0.7) < 0.02 and abs((hm > 0).mean() - 0.4) < 0.02  # 8000 and 10000 draws
 
 

@@ -186,6 +186,10 @@ def test_tensor_as_index_and_no_grad_decorator():
     classes = ["a", "b", "c"]
     t = nr.tensor(np.array([0.1, 0.9, 0.0]))
     assert classes[t.argmax(0)] == "b"
+    idx = nr.tensor(np.array([2, 0]), dtype=np.int64)
+    assert np.arange(5)[idx].tolist() == [2, 0] and nr.tensor(np.arange(5.0))[idx].tolist() == [2.0, 0.0]
+    mask = nr.tensor(np.arange(4.0)) > 1
+    assert nr.tensor(np.arange(4.0))[mask].tolist() == [2.0, 3.0]
     with pytest.raises(TypeError, match="integer tensor"):
         classes[t]
     w = nr.tensor(np.ones(3), requires_grad=True)
@@ -270,3 +274,8 @@ def test_load_state_dict_builds_an_unbuilt_model_from_the_shapes(tmp_path):
     assert seq(nr.tensor(np.ones((1, 3)))).tolist() == [[15.0, 15.0]]
     with pytest.raises(ValueError, match="has shape"):
         nn.Sequential([nn.Dense(5)]).load_state_dict({"0.kernel": np.ones((3, 5)), "0.bias": np.zeros(4)})
+
+
+def test_load_state_dict_without_kernels_to_build_from_still_says_build_first():
+    with pytest.raises(RuntimeError, match="no weights yet"):
+        nn.Sequential([nn.BatchNorm()]).load_state_dict({"0.gamma": np.ones(3), "0.beta": np.zeros(3)})

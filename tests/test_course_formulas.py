@@ -64,12 +64,20 @@ def test_adam_default_still_matches_torch():
         np.testing.assert_allclose(ours[t], tp.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
-def test_adam_bias_correction_option_is_checked_and_saved():
+def test_adam_bias_correction_option_is_checked_and_saved(tmp_path):
     with pytest.raises(TypeError, match="bias_correction must be True or False. Received: bias_correction='no'"):
         optim.Adam(lr=1e-3, bias_correction="no")
     p = nr.tensor(np.ones(2), requires_grad=True)
     opt = optim.AdamW([p], lr=0.1, bias_correction=False)
     assert opt.state_dict()["param_groups"][0]["bias_correction"] is False
+    # a compiled model keeps the option through save / load
+    nr.manual_seed(0)
+    model = nn.Sequential([nn.Dense(2)])
+    model.compile(optimizer=optim.Adam(lr=0.01, bias_correction=False), loss="mse")
+    model.fit(np.ones((4, 3), dtype=np.float32), np.zeros((4, 2), dtype=np.float32), epochs=1, verbose=0)
+    model.save(tmp_path / "m.neurona")
+    loaded = nr.load_model(tmp_path / "m.neurona")
+    assert loaded.optimizer.param_groups[0]["bias_correction"] is False
 
 
 # ------------------------------------------------------------------ perceptron

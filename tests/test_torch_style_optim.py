@@ -24,7 +24,7 @@ def test_adadelta_matches_torch_for_n_steps(kwargs):
     for _ in range(7):
         grads = [rng.standard_normal(p.shape) for p in ours]
         for p, t, g in zip(ours, theirs, grads):
-            p.grad, t.grad = g.copy(), torch.tensor(g)
+            p.grad, t.grad = nr.backend.to_device(g.copy(), p.device), torch.tensor(g)
         opt.step()
         ref.step()
     for p, t in zip(ours, theirs):
@@ -35,7 +35,7 @@ def test_adadelta_state_round_trips_and_checks_rho():
     ours, _, _ = _pair()
     opt = optim.Adadelta(ours)
     for p in ours:
-        p.grad = np.ones(p.shape)
+        p.grad = nr.backend.to_device(np.ones(p.shape), p.device)
     opt.step()
     again = optim.Adadelta(ours)
     again.load_state_dict(opt.state_dict())

@@ -46,6 +46,7 @@ from .nn import (
     RandomTranslation,
     RandomZoom,
     ReLU,
+    RepeatVector,
     Rescaling,
     Reshape,
     SimpleRNN,
@@ -69,6 +70,7 @@ __all__ = [
     "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "Input", "Layer",
     "LayerNormalization", "MaxPool2D", "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Normalization",
     "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation",
-    "RandomZoom", "ReLU", "Rescaling", "Reshape", "SimpleRNN", "Subtract", "UpSampling2D", "ZeroPadding2D",
+    "RandomZoom", "ReLU", "RepeatVector", "Rescaling", "Reshape", "SimpleRNN", "Subtract", "UpSampling2D",
+    "ZeroPadding2D",
     "add", "average", "concatenate", "maximum", "minimum", "multiply", "subtract",
 ]

@@ -101,3 +101,18 @@ def test_1d_layers_say_what_they_expected():
         nn.Conv1D(4, 0)
     with pytest.raises(ValueError, match="padding='causal' is not supported"):
         nn.Conv1D(4, 3, padding="causal")
+
+
+def test_repeat_vector_gradcheck_torch_and_errors():
+    def ours(x):
+        return nn.RepeatVector(3)(x)
+
+    x = R.standard_normal((2, 4))
+    compare_with_torch(ours, lambda t: t.unsqueeze(1).expand(2, 3, 4), x)
+    gradcheck(ours, x)
+    assert nn.RepeatVector(5).get_config()["n"] == 5
+    with pytest.raises(ValueError, match=r"RepeatVector layer 'r': expected input with 2 dimensions \(N, F\)"):
+        nn.RepeatVector(2, name="r")(np.zeros((2, 3, 4), np.float32))
+    with pytest.raises(ValueError, match="n must be a positive integer. Received: n=0"):
+        nn.RepeatVector(0)
+    assert nr.layers.RepeatVector is nn.RepeatVector

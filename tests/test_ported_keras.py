@@ -78,3 +78,12 @@ def test_sklearn_metric_callbacks(run_port, tmp_path):
     expected = jaccard_score(g["model"].predict(g["x_test"]).argmax(axis=-1), g["y_test"].argmax(axis=-1),
                              average=None).mean()
     assert event.step == 1 and event.value == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.cpu_only(reason="the ports read host files and print; their numbers come from fit/evaluate")
+def test_addition_rnn(run_port, capsys):
+    g = run_port("keras_addition_rnn.py")
+    assert g["x_train"].shape == (450, 7, 12) and g["y_train"].shape == (450, 4, 12)
+    assert g["model"].predict(g["x_val"]).shape == (50, 4, 12)
+    out = capsys.readouterr().out
+    assert out.count("Q ") == 10 and "Iteration 1" in out

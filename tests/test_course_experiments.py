@@ -78,3 +78,11 @@ def test_05_learning_rate(tmp_path):
     assert s["constant"]["lr"] == [0.5] * 6 and s["step"]["lr"] == [0.5] * 5 + [0.25]
     assert np.allclose(s["exponential"]["lr"], [0.5 * 0.85 ** e for e in range(6)])
     assert s["plateau"]["lr"][-1] <= 0.5
+
+
+def test_12_depth_residual(tmp_path):
+    r = run("12_depth_residual", tmp_path)
+    plain, residual = r["plain"]["grad_norms"], r["residual"]["grad_norms"]
+    assert plain[0] / plain[-1] < 1e-6  # the gradient vanishes on its way down the plain stack
+    assert all(a < b for a, b in zip(plain, plain[1:]))  # smaller at every layer nearer the input
+    assert min(residual) / max(residual) > 1e-2 and min(residual) > 1e3 * max(plain[:10])  # the skips carry it

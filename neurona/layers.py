@@ -51,6 +51,7 @@ from .nn import (
     Reshape,
     SimpleRNN,
     Subtract,
+    TimeDistributed,
     UpSampling2D,
     ZeroPadding2D,
     add,
@@ -71,6 +72,6 @@ __all__ = [
     "LayerNormalization", "MaxPool2D", "MaxPooling2D", "Maximum", "Minimum", "Multiply", "Normalization",
     "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation", "RandomTranslation",
     "RandomZoom", "ReLU", "RepeatVector", "Rescaling", "Reshape", "SimpleRNN", "Subtract", "UpSampling2D",
-    "ZeroPadding2D",
+    "TimeDistributed", "ZeroPadding2D",
     "add", "average", "concatenate", "maximum", "minimum", "multiply", "subtract",
 ]

@@ -116,3 +116,30 @@ def test_repeat_vector_gradcheck_torch_and_errors():
     with pytest.raises(ValueError, match="n must be a positive integer. Received: n=0"):
         nn.RepeatVector(0)
     assert nr.layers.RepeatVector is nn.RepeatVector
+
+
+def test_time_distributed_gradcheck_torch_and_saving(tmp_path):
+    def ours(x, W, b):
+        inner = nn.Dense(3)
+        inner.build((None, 4))
+        inner.kernel, inner.bias = W, b  # the checked tensors stand in for the parameters
+        return nn.TimeDistributed(inner)(x)
+
+    args = R.standard_normal((2, 5, 4)), R.standard_normal((4, 3)), R.standard_normal(3)
+    compare_with_torch(ours, lambda x, W, b: (x.reshape(10, 4) @ W + b).reshape(2, 5, 3), *args)
+    gradcheck(ours, *args)
+    nr.manual_seed(0)
+    model = nn.Sequential([nn.Input((3, 6, 6, 1)), nn.TimeDistributed(nn.Conv2D(2, 3)),
+                           nn.TimeDistributed(nn.GlobalAvgPool2D()), nn.LSTM(4), nn.Dense(2)])
+    x = R.standard_normal((2, 3, 6, 6, 1)).astype(np.float32)
+    assert model(x).shape == (2, 2) and model.count_params() == (9 * 2 + 2) + 4 * (2 + 4 + 1) * 4 + (4 * 2 + 2)
+    frames = nr.nn.Sequential([model.layers[1].layer]).predict(x[:, 1])  # step 1 alone, the same weights
+    np.testing.assert_allclose(model.layers[1](x).numpy()[:, 1], frames, rtol=1e-6)
+    model.compile("adam", "cross_entropy")
+    model.fit(x, np.array([0, 1]), epochs=1, verbose=0)
+    model.save(tmp_path / "td.neurona")
+    np.testing.assert_array_equal(nr.load_model(tmp_path / "td.neurona").predict(x), model.predict(x))
+    with pytest.raises(TypeError, match="expected a layer to wrap. Received: int"):
+        nn.TimeDistributed(3)
+    with pytest.raises(ValueError, match=r"expected input with 3 dimensions \(N, T, \.\.\.\)"):
+        nn.TimeDistributed(nn.Dense(2))(np.zeros((2, 3), np.float32))

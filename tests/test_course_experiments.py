@@ -86,3 +86,11 @@ def test_12_depth_residual(tmp_path):
     assert plain[0] / plain[-1] < 1e-6  # the gradient vanishes on its way down the plain stack
     assert all(a < b for a, b in zip(plain, plain[1:]))  # smaller at every layer nearer the input
     assert min(residual) / max(residual) > 1e-2 and min(residual) > 1e3 * max(plain[:10])  # the skips carry it
+
+
+def test_04_batch_size(tmp_path):
+    r = run("04_batch_size", tmp_path)["runs"]
+    one, mini, whole = (r[name]["loss"] for name in r)
+    assert one[-1] < mini[-1] < whole[-1]  # per epoch: more steps, more progress
+    assert one[0] < whole[-1]  # one epoch of per-example steps beats every epoch of whole-set steps
+    assert all(len(log["seconds"]) == 3 and log["seconds"][-1] > 0 for log in r.values())

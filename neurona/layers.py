@@ -14,6 +14,7 @@ from .nn import (
     AveragePooling2D,
     AvgPool2D,
     BatchNormalization,
+    Bidirectional,
     Concatenate,
     Conv1D,
     Conv2D,
@@ -66,6 +67,7 @@ from .nn import Module as Layer
 
 __all__ = [
     "AveragePooling1D", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "MaxPooling1D",
+    "Bidirectional",
     "GRU", "LSTM", "Activation", "Add", "Average", "AveragePooling2D", "AvgPool2D", "BatchNormalization",
     "Concatenate", "Conv2D", "Conv2DTranspose", "Dense", "Dropout", "Embedding", "Flatten", "GaussianNoise",
     "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "Input", "Layer",

@@ -143,3 +143,61 @@ def test_time_distributed_gradcheck_torch_and_saving(tmp_path):
         nn.TimeDistributed(3)
     with pytest.raises(ValueError, match=r"expected input with 3 dimensions \(N, T, \.\.\.\)"):
         nn.TimeDistributed(nn.Dense(2))(np.zeros((2, 3), np.float32))
+
+
+def _bidirectional(return_sequences, merge_mode="concat"):
+    def run(x, W, Uf, bf, Wb, Ub, bb):
+        layer = nn.Bidirectional(nn.LSTM(Uf.shape[0], return_sequences=return_sequences), merge_mode=merge_mode)
+        layer.forward_layer.build(x.shape)
+        layer.backward_layer.build(x.shape)
+        fl, bl = layer.forward_layer, layer.backward_layer
+        fl.kernel, fl.recurrent_kernel, fl.bias = W, Uf, bf  # the checked tensors stand in for the parameters
+        bl.kernel, bl.recurrent_kernel, bl.bias = Wb, Ub, bb
+        return layer(x)
+    return run
+
+
+def _torch_bidirectional(return_sequences, merge_mode="concat"):
+    def run(x, W, Uf, bf, Wb, Ub, bb):
+        import torch
+
+        m = torch.nn.LSTM(W.shape[0], Uf.shape[0], batch_first=True, bidirectional=True, dtype=x.dtype)
+        zero = torch.zeros_like(bf)
+        params = {"weight_ih_l0": W.T, "weight_hh_l0": Uf.T, "bias_ih_l0": bf, "bias_hh_l0": zero,
+                  "weight_ih_l0_reverse": Wb.T, "weight_hh_l0_reverse": Ub.T, "bias_ih_l0_reverse": bb,
+                  "bias_hh_l0_reverse": zero}
+        out, (h, _) = torch.func.functional_call(m, params, (x,))
+        u = Uf.shape[0]
+        a, b = (out[..., :u], out[..., u:]) if return_sequences else (h[0], h[1])
+        return torch.cat([a, b], dim=-1) if merge_mode == "concat" else a + b
+    return run
+
+
+@pytest.mark.parametrize("return_sequences,merge_mode", [(True, "concat"), (False, "concat"), (True, "sum")])
+def test_bidirectional_lstm_matches_torch_and_gradcheck(return_sequences, merge_mode):
+    f, u = 3, 2
+    args = (R.standard_normal((2, 4, f)), R.standard_normal((f, 4 * u)), R.standard_normal((u, 4 * u)),
+            R.standard_normal(4 * u), R.standard_normal((f, 4 * u)), R.standard_normal((u, 4 * u)),
+            R.standard_normal(4 * u))
+    compare_with_torch(_bidirectional(return_sequences, merge_mode),
+                       _torch_bidirectional(return_sequences, merge_mode), *args)
+    gradcheck(_bidirectional(return_sequences, merge_mode), *args)
+
+
+def test_bidirectional_saves_and_checks_its_arguments(tmp_path):
+    nr.manual_seed(0)
+    model = nn.Sequential([nn.Input((4, 3)), nn.Bidirectional(nn.GRU(5)), nn.Dense(2)])
+    x = R.standard_normal((2, 4, 3)).astype(np.float32)
+    bi = model.layers[1]
+    assert model(x).shape == (2, 2) and bi(x).shape == (2, 10)
+    assert bi.backward_layer.go_backwards and not bi.forward_layer.go_backwards
+    model.compile("adam", "cross_entropy")
+    model.fit(x, np.array([0, 1]), epochs=1, verbose=0)
+    model.save(tmp_path / "bi.neurona")
+    np.testing.assert_array_equal(nr.load_model(tmp_path / "bi.neurona").predict(x), model.predict(x))
+    with pytest.raises(ValueError, match="merge_mode must be one of .* Received: merge_mode='max'"):
+        nn.Bidirectional(nn.LSTM(2), merge_mode="max")
+    with pytest.raises(TypeError, match="layer must be a recurrent layer .* Received: Dense"):
+        nn.Bidirectional(nn.Dense(2))
+    with pytest.raises(ValueError, match="must agree on return_sequences"):
+        nn.Bidirectional(nn.LSTM(2), backward_layer=nn.LSTM(2, return_sequences=True, go_backwards=True))

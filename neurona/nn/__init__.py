@@ -67,4 +67,4 @@ from .recurrent import GRU, LSTM, SimpleRNN
 from .repeat import RepeatVector
 from .symbolic import SymbolicTensor
 from .torch_style import AvgPool2d, Conv2d, Linear, LogSoftmax, MaxPool2d, ReLU, Sigmoid, Softmax, Tanh
-from .wrappers import TimeDistributed
+from .wrappers import Bidirectional, TimeDistributed

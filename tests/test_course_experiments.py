@@ -94,3 +94,13 @@ def test_04_batch_size(tmp_path):
     assert one[-1] < mini[-1] < whole[-1]  # per epoch: more steps, more progress
     assert one[0] < whole[-1]  # one epoch of per-example steps beats every epoch of whole-set steps
     assert all(len(log["seconds"]) == 3 and log["seconds"][-1] > 0 for log in r.values())
+
+
+def test_14_optimizers(tmp_path):
+    r = run("14_optimizers", tmp_path)["runs"]
+    assert len(r) == 7 and all(log["loss"][-1] < log["loss"][0] for log in r.values())  # every one learns
+    sgd = r["SGD (lr 0.05)"]["loss"][-1]
+    assert r["momentum (lr 0.05, 0.9)"]["loss"][-1] < 0.5 * sgd  # momentum: same lr, much further
+    assert r["Nesterov (lr 0.05, 0.9)"]["loss"][-1] < 0.5 * sgd
+    adam, adamw = r["Adam (lr 1e-3)"]["loss"], r["AdamW (lr 1e-3, wd 0.01)"]["loss"]
+    assert adam != adamw and abs(adam[-1] - adamw[-1]) < 0.05  # decoupled decay: a small, real difference

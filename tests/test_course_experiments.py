@@ -104,3 +104,12 @@ def test_14_optimizers(tmp_path):
     assert r["Nesterov (lr 0.05, 0.9)"]["loss"][-1] < 0.5 * sgd
     adam, adamw = r["Adam (lr 1e-3)"]["loss"], r["AdamW (lr 1e-3, wd 0.01)"]["loss"]
     assert adam != adamw and abs(adam[-1] - adamw[-1]) < 0.05  # decoupled decay: a small, real difference
+
+
+def test_08_overfitting(tmp_path):
+    r = run("08_overfitting", tmp_path)["results"]
+    none, more, under = r["none"], r["more data (1294)"], r["under-fitting (2 hidden)"]
+    assert none["train_accuracy"] > 0.95 and none["val_loss"] > 3 * none["train_loss"]  # learnt by heart
+    assert more["val_accuracy"] > none["val_accuracy"] + 0.05 and more["val_loss"] < 0.5 * none["val_loss"]
+    assert under["train_accuracy"] < 0.5 and under["train_loss"] > 10 * none["train_loss"]  # too small to fit
+    assert len(r) == 9 and all(len(x["history"]["val_loss"]) >= 1 for x in r.values())

@@ -113,3 +113,15 @@ def test_08_overfitting(tmp_path):
     assert more["val_accuracy"] > none["val_accuracy"] + 0.05 and more["val_loss"] < 0.5 * none["val_loss"]
     assert under["train_accuracy"] < 0.5 and under["train_loss"] > 10 * none["train_loss"]  # too small to fit
     assert len(r) == 9 and all(len(x["history"]["val_loss"]) >= 1 for x in r.values())
+
+
+def test_09_normalization(tmp_path):
+    r = run("09_normalization", tmp_path)
+    acc = {name.split(" (")[0]: log["val_accuracy"][-1] for name, log in r["runs"].items()}
+    assert acc["raw pixels"] < 0.2 and acc["pixels - 127"] < 0.2  # inputs of size 100: the same lr wrecks the net
+    assert min(acc["z-norm"], acc["min-max"], acc["ZCA"]) > 0.5
+    bn = r["batch_norm"]
+    assert bn["with batch norm"]["val_accuracy"][-1] > 0.8
+    assert bn["with batch norm"]["loss"][-1] < bn["without batch norm"]["loss"][-1]
+    z, robust = r["z_children"], r["robust_children"]
+    assert np.ptp(z) < 0.1 and np.ptp(robust) >= 2  # the outlier squeezes the children together under the mean/std

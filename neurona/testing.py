@@ -49,7 +49,8 @@ def gradcheck(fn: Callable[..., Any], *arrays: Any, eps: float = 1e-6, atol: flo
     >>> gradcheck(lambda x: (x * x).sum(axis=0), np.random.randn(3, 4))
     True
     """
-    xs = [np.array(a, dtype=np.float64) for a in arrays]
+    # C order: the perturbation below writes through reshape(-1), a view only for C-ordered arrays
+    xs = [np.array(a, dtype=np.float64, order="C") for a in arrays]
     wrt = range(len(xs)) if wrt is None else wrt
     tensors = [Tensor(x, dtype=np.float64, requires_grad=i in wrt) for i, x in enumerate(xs)]
     ys = _outputs(fn(*tensors))

@@ -9,6 +9,7 @@ import torch
 
 import neurona as nr
 from neurona import functional as F
+from neurona.testing import gradcheck
 
 
 def test_contract_example_matches_torch():
@@ -221,3 +222,23 @@ def test_softmax_cross_entropy_is_fused_with_or_without_grad():
     np.testing.assert_allclose(loss_eval.item(), 400.0, rtol=1e-6)
     loss.backward()
     np.testing.assert_allclose(x.grad, [[1.0, 0.0, -1.0]], atol=1e-6)
+
+
+class _WrongSquare(nr.Function):
+    """y = x^2 with a backward that forgets the factor 2."""
+
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, gy):
+        return self.x * gy
+
+
+def test_gradcheck_perturbs_fortran_ordered_inputs():
+    # A Fortran-ordered input (the orthogonal initializer makes them) used to be copied in
+    # Fortran order, so the perturbation wrote into a reshape copy and the numeric gradient was 0.
+    x = np.asfortranarray(np.random.default_rng(0).standard_normal((3, 4)))
+    assert gradcheck(lambda t: (t * t).sum(axis=0), x)
+    with pytest.raises(AssertionError, match="gradcheck failed"):
+        gradcheck(lambda t: nr.apply(_WrongSquare(), t).sum(axis=0), x)

@@ -245,3 +245,16 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="I/O error"):
         model.save_weights(tmp_path / "w.npz")
     assert os.listdir(tmp_path) == ["m.neurona"]
+
+
+def test_a_model_built_by_predict_after_compile_saves_and_loads(tmp_path):
+    # compile, then a first predict builds the model: the optimizer had no parameters yet when
+    # saved, and loading refused "a different number of parameter groups or parameters".
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    model = nn.Sequential([nn.Dense(5, activation="relu"), nn.Dense(2)])
+    model.compile("adam", "cross_entropy")
+    model.predict(x)
+    model.save(tmp_path / "m.neurona")
+    loaded = nr.load_model(tmp_path / "m.neurona")
+    assert np.array_equal(loaded.predict(x), model.predict(x))
+    loaded.fit(x, np.array([0, 1, 0, 1]), epochs=1, verbose=0)  # the reloaded optimizer trains every parameter

@@ -238,6 +238,7 @@ def save_model(model: Module, path: str | os.PathLike, include_optimizer: bool =
             if include_optimizer:
                 raise
         if include_optimizer:
+            trainer.sync_parameters()  # a model built after compile (by predict, say) without a step yet
             meta, arrays = optimizer_state(trainer.optimizer)
             manifest["optimizer_state"] = meta
             blobs["optimizer"] = arrays

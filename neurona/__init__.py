@@ -9,6 +9,7 @@
 from numpy import float32, float64, int32, int64, uint8
 
 from . import (
+    callbacks,
     cuda,
     data,
     datasets,
@@ -50,7 +51,7 @@ from .cuda import accelerator, backends, device
 from .kernels import performance
 from .nn import Input, Model, Sequential  # keras.Input / keras.Model / keras.Sequential
 from .serialization import load, save
-from .training import callbacks, load_checkpoint, load_model, lr_find, save_checkpoint
+from .training import load_checkpoint, load_model, lr_find, save_checkpoint
 
 # PyTorch's dtype names, so that ``x.type(nr.float)`` and ``dtype=nr.long`` read as in a PyTorch script
 float = float32  # noqa: A001

@@ -11,6 +11,8 @@ import types
 
 import pytest
 
+import neurona as nr
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 SNIPPETS = re.findall(r"```python\n(.*?)```", README, re.S)
@@ -105,6 +107,15 @@ def test_package_namespaces_hold_only_the_public_api(name):
                       and v.__name__ == f"{name}.{k}"}
         unlisted = sorted(set(public) - set(listed) - submodules)
         assert not unlisted, f"{name}: public names missing from __all__: {unlisted}"
+
+
+def test_nr_callbacks_holds_only_callbacks():
+    """The issue's own example: nr.callbacks.np, .os, .csv were reachable (the implementation module)."""
+    public = {k: v for k, v in vars(nr.callbacks).items() if not k.startswith("_")}
+    assert set(public) == set(nr.callbacks.__all__)
+    assert all(isinstance(v, type) and issubclass(v, nr.training.callbacks.Callback) or k == "CallbackList"
+               for k, v in public.items())
+    assert nr.callbacks.EarlyStopping is nr.training.callbacks.EarlyStopping
 
 
 @pytest.mark.parametrize("name", PUBLIC_MODULES)

@@ -125,3 +125,11 @@ def test_09_normalization(tmp_path):
     assert bn["with batch norm"]["loss"][-1] < bn["without batch norm"]["loss"][-1]
     z, robust = r["z_children"], r["robust_children"]
     assert np.ptp(z) < 0.1 and np.ptp(robust) >= 2  # the outlier squeezes the children together under the mean/std
+
+
+def test_11_mnist_baselines(tmp_path):
+    r = run("11_mnist_baselines", tmp_path)
+    acc = r["accuracy"]
+    assert r["dataset"] in ("MNIST", "Fashion-MNIST")
+    assert acc["random guess"] < 0.2 < acc["darkness"] < acc["linear SVM (hinge)"]  # each baseline beats the last
+    assert min(acc["MLP 784-128-10"], acc["LeNet-5"], acc["CNN (2 conv + 2 dense)"]) > acc["linear SVM (hinge)"]

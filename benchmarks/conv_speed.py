@@ -29,7 +29,8 @@ import torch
 from neurona import functional as F
 from neurona import nn, optim
 from neurona.autograd import Function
-from neurona.kernels import fused, im2col as K
+from neurona.kernels import fused
+from neurona.kernels import im2col as K
 
 
 def neurona_step_fn(x: np.ndarray, t: np.ndarray):

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import neurona as nr
-from neurona.kernels import platform
-from neurona.kernels.platform import BLAS_THREAD_VARIABLES, blas_threads_while_working
 from neurona import backend, kernels, nn, optim
 from neurona import functional as F
+from neurona.kernels import platform
+from neurona.kernels.platform import BLAS_THREAD_VARIABLES, blas_threads_while_working
 
 
 @pytest.fixture

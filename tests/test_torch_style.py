@@ -212,7 +212,7 @@ def test_device_names():
     assert nr.cuda.is_available() == nr.gpu_available() == nr.accelerator.is_available()
     with pytest.raises(ValueError, match="'cpu', 'gpu' or 'cuda'"):
         nr.device("tpu")
-    x = nr.tensor(np.ones(2))
+    x = nr.tensor(np.ones(2), device="cpu")  # on the CPU whatever the default device (--device strict)
     assert x.to(nr.device("cpu")) is x
     model = nn.Sequential(nn.Linear(2, 2))
     assert model.to(nr.device("cpu")) is model

@@ -24,7 +24,7 @@ def test_tensor_dataset_indexing_and_loader_batches_are_tensors():
     assert [b[1].shape for b in batches] == [(4,), (4,), (2,)]
     assert all(isinstance(xb, Tensor) and xb.dtype == np.float32 and yb.dtype == np.int64 for xb, yb in batches)
     np.testing.assert_array_equal(np.concatenate([xb.numpy() for xb, _ in batches]), x)
-    assert batches[0][0].to("cpu") is batches[0][0]
+    assert batches[0][0].to(batches[0][0].device) is batches[0][0]  # already there: no copy
 
 
 def test_dataset_loader_defaults_and_positional_batch_size_follow_pytorch():

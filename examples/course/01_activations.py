@@ -1,10 +1,10 @@
 """Experiment 1: the activation functions of the slides and their derivatives; the sigmoid as a smooth perceptron.
 
 Every curve and every derivative is computed by neurona itself: the function with ``neurona.functional``
-(``F.step``, ``F.sign``, ``F.get_activation("linear")``, ``F.saturated_linear``, ``F.sigmoid``, ``F.tanh``, ``F.gaussian``,
-``F.relu``, ``F.softmax``) and the derivative by autograd (``y.sum().backward()`` leaves dy/dx in ``x.grad``,
-since each output depends only on its own input). The step and the sign have derivative 0 everywhere
-(except at 0, where it does not exist): gradient descent gets no signal from them, which is why the
+(``F.step``, ``F.sign``, ``F.get_activation("linear")``, ``F.saturated_linear``, ``F.sigmoid``, ``F.tanh``,
+``F.gaussian``, ``F.relu``, ``F.softmax``) and the derivative by autograd (``y.sum().backward()`` leaves
+dy/dx in ``x.grad``, since each output depends only on its own input). The step and the sign have derivative 0
+everywhere (except at 0, where it does not exist): gradient descent gets no signal from them, which is why the
 perceptron has its own rule and why backpropagation needs the sigmoid, a step with rounded corners:
 sigmoid(k z) tends to the step as the steepness k grows.
 
@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import neurona as nr
+from neurona import backend
 from neurona import functional as F
 from neurona.viz._figure import finish, new_figure
 
@@ -33,7 +34,7 @@ def value_and_derivative(name: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarr
     x = nr.tensor(z, requires_grad=True, dtype=np.float64)
     y = ACTIVATIONS[name](x)
     y.sum().backward()
-    return y.numpy(), x.grad if isinstance(x.grad, np.ndarray) else np.asarray(x.grad)
+    return y.numpy(), backend.to_numpy(x.grad)  # .grad is a device array on a GPU
 
 
 def smooth_perceptron(z: np.ndarray, steepness: tuple[float, ...]) -> dict[float, float]:
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> dict:
     softmax_is_sigmoid = float(np.max(np.abs(curves["softmax"][0] - s)))
     print(f"\nautograd against the closed forms: max |sigmoid' - s(1-s)| = {sigmoid_rule:.1e}, "
           f"max |tanh' - (1-tanh^2)| = {tanh_rule:.1e}, max |softmax(z,0)_0 - sigmoid(z)| = {softmax_is_sigmoid:.1e}")
-    print(f"the sigmoid's slope is at most {ds.max():.3f} (at z = 0): each sigmoid layer multiplies the gradient by <= 1/4")
+    print(f"the sigmoid's slope is at most {ds.max():.3f} (at z = 0): "
+          "each sigmoid layer multiplies the gradient by <= 1/4")
 
     steepness = (1.0, 2.0, 5.0, 20.0)
     gaps = smooth_perceptron(z, steepness)

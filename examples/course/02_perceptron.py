@@ -6,8 +6,8 @@ weights only when the thresholded output is wrong. On a linearly separable set (
 number of epochs; on XOR some sample is wrong in every epoch, so it never stops.
 ADALINE / delta rule (a ``neurona`` tensor w, b with ``optim.SGD``, one sample per step, loss 1/2 (d - s)^2
 of the linear output s = w . x + b):  w <- w + lr (d - s) x: it learns from how far s is from d even when the
-thresholded output is already right, and it settles near the least-squares weights (it moves a little with every sample), on XOR too (where those
-weights still classify badly: no line separates XOR).
+thresholded output is already right, and it settles near the least-squares weights (it moves a little
+with every sample), on XOR too (where those weights still classify badly: no line separates XOR).
 
 Run: .venv/bin/python examples/course/02_perceptron.py [--quick] [--out runs/course]
 """
@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> dict:
     worked = {th: Perceptron(2, lr=0.5, weights=[0.9, 0.9], bias=-0.5, learn_bias=False, threshold=th)
               .fit(X, GATES["AND"]) for th in ("inclusive", "strict")}
     print("the worked AND example (w0 = (0.9, 0.9), b = -0.5 fixed, lr 0.5) with either threshold: " + "; ".join(
-        f"{th} (fires at s {'>=' if th == 'inclusive' else '>'} 0): w = {p.weights.tolist()}" for th, p in worked.items()))
+        f"{th} (fires at s {'>=' if th == 'inclusive' else '>'} 0): w = {p.weights.tolist()}"
+        for th, p in worked.items()))
     ax = axes[2]
     ax.plot(range(1, len(results["XOR"]["errors_per_epoch"]) + 1), results["XOR"]["errors_per_epoch"], ".-",
             label="XOR, Rosenblatt: errors in the epoch")

@@ -26,7 +26,8 @@ from neurona.viz._figure import finish, new_figure
 
 def preprocessings(x_train: np.ndarray) -> dict:
     """name -> function of an array of flattened images, each fitted on x_train only."""
-    fitted = {"z-norm (StandardScaler)": StandardScaler().fit(x_train), "min-max (MinMaxScaler)": MinMaxScaler().fit(x_train),
+    fitted = {"z-norm (StandardScaler)": StandardScaler().fit(x_train),
+              "min-max (MinMaxScaler)": MinMaxScaler().fit(x_train),
               "mean image (MeanImageSubtraction)": MeanImageSubtraction().fit(x_train),
               "ZCA (ZCAWhitening)": ZCAWhitening(epsilon=0.1).fit(x_train / 255.0)}
     return {"raw pixels (0..255)": lambda x: x, "pixels - 127": lambda x: x - 127.0,
@@ -102,8 +103,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"\nages in a kindergarten, with its 100-year-old visitor: {ages.astype(int).tolist()}")
     print(f"  mean {ages.mean():.1f}, std {ages.std():.1f}: z-scores of the children " +
           " ".join(f"{v:.2f}" for v in zs[:-1]) + f", of the visitor {zs[-1]:.2f}")
-    print(f"  median {np.median(ages):.1f}, IQR {np.subtract(*np.percentile(ages, [75, 25])):.2f}: robust scores of the "
-          "children " + " ".join(f"{v:.2f}" for v in rs[:-1]) + f", of the visitor {rs[-1]:.1f}")
+    print(f"  median {np.median(ages):.1f}, IQR {np.subtract(*np.percentile(ages, [75, 25])):.2f}: "
+          "robust scores of the children " + " ".join(f"{v:.2f}" for v in rs[:-1]) + f", of the visitor {rs[-1]:.1f}")
 
     fig = new_figure(15, 4)
     ax_p, ax_bn, ax_age = fig.subplots(1, 3)
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> dict:
     ax_bn.legend(fontsize=8)
     ax_age.scatter(zs[:-1], np.full(9, 1.0), label="children, z-score")
     ax_age.scatter(rs[:-1], np.full(9, 0.0), label="children, robust score")
-    ax_age.set(title="the children's ages, scaled\n(the visitor: z = %.1f, robust = %.0f)" % (zs[-1], rs[-1]),
+    ax_age.set(title=f"the children's ages, scaled\n(the visitor: z = {zs[-1]:.1f}, robust = {rs[-1]:.0f})",
                yticks=[0, 1], yticklabels=["robust", "z-score"], ylim=(-0.5, 1.5), xlabel="scaled age")
     path = Path(args.out) / "09_normalization.png"
     finish(fig, path, "09_normalization")

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 import neurona as nr
+from neurona import backend, nn, optim
 from neurona import functional as F
-from neurona import nn, optim
 from neurona.viz._figure import finish, new_figure
 
 
@@ -50,7 +50,7 @@ def layer_gradients(model: DeepCNN, x: np.ndarray, y: np.ndarray) -> list[float]
     """Norm of the loss gradient with respect to each hidden convolution's kernel, first layer first."""
     model.zero_grad()
     F.cross_entropy(model(nr.tensor(x)), nr.tensor(y)).backward()
-    return [float(np.linalg.norm(np.asarray(conv.kernel.grad))) for conv in model.convs.layers]
+    return [float(np.linalg.norm(backend.to_numpy(conv.kernel.grad))) for conv in model.convs.layers]
 
 
 def train(model: DeepCNN, data: tuple[np.ndarray, ...], epochs: int, seed: int) -> list[float]:
@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     epochs = 2 if args.quick else 8
     data = digits(200 if args.quick else 10**6)
-    print(f"{args.depth} hidden 3x3 convolutions of 16 channels, sigmoid, on the 8x8 digits; Adam lr 1e-3, mini-batch 32, "
-          f"{len(data[0])} training and {len(data[2])} validation images, {epochs} epochs")
+    print(f"{args.depth} hidden 3x3 convolutions of 16 channels, sigmoid, on the 8x8 digits; "
+          f"Adam lr 1e-3, mini-batch 32, {len(data[0])} training and {len(data[2])} validation images, {epochs} epochs")
     results = {}
     for residual in (False, True):
         name = "residual" if residual else "plain"

@@ -55,6 +55,7 @@ def test_pytorch_mnist_example(calls, monkeypatch, tmp_path, capsys):
     # the saved weights, loaded into a fresh model, score what the script printed
     model = g["SmallConvNet"]()
     model.load_state_dict(state)
+    model.to("cpu")  # built on the default device, which --device strict makes the stand-in GPU
     prepare = nr.data.transforms.Compose([nr.data.transforms.ToTensor(),
                                           nr.data.transforms.Normalize((0.2860,), (0.3530,))])
     test_set = nr.utils.data.Subset(nr.datasets.FashionMNIST("data", train=False, transform=prepare), range(200))

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import data
 from ..data.folders import IMAGE_EXTENSIONS
+from ..data.tables import is_number
 from ..files import atomic_write
 from . import args as types
 from . import report
@@ -70,7 +71,7 @@ def _table_rows(path: Path, features: list[str]) -> np.ndarray:
         raise UserError(f"{path} holds no rows")
     first = [v.strip() for v in rows[0]]
     start, columns = 0, list(range(len(first)))
-    if not all(_is_number(v) for v in first):  # a header row
+    if not all(is_number(v) for v in first):  # a header row
         start = 1
         missing = [f for f in features if f not in first]
         if not features or missing:
@@ -90,14 +91,6 @@ def _table_rows(path: Path, features: list[str]) -> np.ndarray:
         line = int(np.flatnonzero(~(np.isfinite(x) & (np.abs(x) <= np.finfo(np.float32).max)).any(axis=1))[0])
         raise UserError(f"{path} line {line + start + 1}: a value is missing, infinite or too large for float32")
     return x.astype(np.float32)
-
-
-def _is_number(v: str) -> bool:
-    try:
-        float(v)
-        return True
-    except ValueError:
-        return False
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

@@ -77,7 +77,7 @@ def _column(values: list[str], lines: list[int], name: str, path: Path, is_targe
     except ValueError:
         if is_target:
             return np.array(stripped, dtype=object)
-        bad = next((line, v) for line, v in zip(lines, stripped, strict=True) if not _is_number(v))
+        bad = next((line, v) for line, v in zip(lines, stripped, strict=True) if not is_number(v))
         raise ValueError(f"load_csv: column {name!r} of {path} is not numeric (line {bad[0]} has {bad[1]!r}); "
                          f"encode it as numbers or leave it out with drop=[{name!r}]") from None
     if not np.isfinite(col).all():
@@ -86,7 +86,8 @@ def _column(values: list[str], lines: list[int], name: str, path: Path, is_targe
     return col
 
 
-def _is_number(v: str) -> bool:
+def is_number(v: str) -> bool:
+    """Does ``float(v)`` read this CSV cell (a header cell does not)?"""
     try:
         float(v)
         return True

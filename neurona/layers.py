@@ -20,6 +20,7 @@ from .nn import (
     Conv2D,
     Conv2DTranspose,
     Dense,
+    DepthwiseConv2D,
     Dropout,
     Embedding,
     Flatten,
@@ -50,6 +51,7 @@ from .nn import (
     RepeatVector,
     Rescaling,
     Reshape,
+    SeparableConv2D,
     SimpleRNN,
     Subtract,
     TimeDistributed,
@@ -67,7 +69,7 @@ from .nn import Module as Layer
 
 __all__ = [
     "AveragePooling1D", "Conv1D", "GlobalAveragePooling1D", "GlobalMaxPooling1D", "MaxPooling1D",
-    "Bidirectional",
+    "Bidirectional", "DepthwiseConv2D", "SeparableConv2D",
     "GRU", "LSTM", "Activation", "Add", "Average", "AveragePooling2D", "AvgPool2D", "BatchNormalization",
     "Concatenate", "Conv2D", "Conv2DTranspose", "Dense", "Dropout", "Embedding", "Flatten", "GaussianNoise",
     "GlobalAveragePooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "GlobalMaxPooling2D", "Input", "Layer",

@@ -65,6 +65,7 @@ from .pooling import (
 from .preprocessing import Normalization, Rescaling
 from .recurrent import GRU, LSTM, SimpleRNN
 from .repeat import RepeatVector
+from .separable import DepthwiseConv2D, SeparableConv2D
 from .symbolic import SymbolicTensor
 from .torch_style import AvgPool2d, Conv2d, Linear, LogSoftmax, MaxPool2d, ReLU, Sigmoid, Softmax, Tanh
 from .wrappers import Bidirectional, TimeDistributed

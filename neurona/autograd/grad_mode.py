@@ -12,13 +12,23 @@ from typing import Any
 
 
 class _Mode:
-    """Global recording state. ``grad``: record graphs; ``anomaly``: check every value for NaN/Inf."""
+    """Global recording state. ``grad``: record graphs; ``anomaly``: check every value for NaN/Inf;
+    ``tracer``: while ``neurona.graphs`` traces a call, the object that records every op (else None)."""
 
-    __slots__ = ("grad", "anomaly")
+    __slots__ = ("grad", "anomaly", "tracer")
 
     def __init__(self) -> None:
         self.grad = True
         self.anomaly = False
+        self.tracer = None
+
+
+def side_effect(update: Callable[[], None], *after: Any) -> None:
+    """Run ``update()`` (an in-place change outside the graph, e.g. batch norm's running statistics)
+    and, while a call is being traced, record it so that a replay runs it too, after ``after``'s ops."""
+    update()
+    if mode.tracer is not None:
+        mode.tracer.side_effect(update, after)
 
 
 mode = _Mode()

@@ -117,13 +117,16 @@ class Tensor:
         return f"tensor({body}{extra})"
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        _reading(self, "np.asarray()")
         a = backend.to_numpy(self.data)
         return a if dtype is None else a.astype(dtype)
 
     def __bool__(self) -> bool:
+        _reading(self, "bool()")
         return bool(self.data)
 
     def __float__(self) -> float:
+        _reading(self, "float()")
         return float(backend.to_numpy(self.data))
 
     def __index__(self) -> int:
@@ -131,9 +134,11 @@ class Tensor:
         if self.data.size != 1 or self.data.dtype.kind not in "iub":
             raise TypeError(f"only a one-element integer tensor can be used as an index. "
                             f"Received: dtype={self.dtype}, shape={self.shape}")
+        _reading(self, "an index")
         return int(backend.item(self.data))
 
     def __int__(self) -> int:
+        _reading(self, "int()")
         return int(backend.to_numpy(self.data))
 
     __hash__ = object.__hash__
@@ -141,20 +146,23 @@ class Tensor:
     # ---------------------------------------------------------------- leaving the graph
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array (a copy from the GPU; the array itself on the CPU)."""
+        _reading(self, ".numpy()")
         return backend.to_numpy(self.data)
 
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element. Received: shape={self.shape}")
+        _reading(self, ".item()")
         return backend.item(self.data)
 
     def tolist(self) -> Any:
+        _reading(self, ".tolist()")
         return backend.to_numpy(self.data).tolist()
 
     def detach(self) -> Tensor:
         """The same values, cut from the graph (shares memory)."""
-        return _new(self.data, False, None, 0)
+        return _off_graph(self, self.data, "detach()")
 
     def to(self, device: str | None = None, dtype: Any = None) -> Tensor:
         """A copy on another device and/or with another dtype, as a new leaf (self when nothing changes)."""
@@ -205,6 +213,8 @@ class Tensor:
             if grad.shape != self.shape:
                 raise ValueError(f"backward(grad): grad must have the output's shape {self.shape}. "
                                  f"Received: {grad.shape}")
+        if mode.tracer is not None:
+            mode.tracer.backward(self)
         engine.backward(self, grad, retain_graph)
 
     def retain_grad(self) -> None:
@@ -263,22 +273,22 @@ class Tensor:
 
     # Comparisons give boolean tensors outside the graph (like PyTorch).
     def __lt__(self, other: Any) -> Tensor:
-        return _new(self.data < _raw(other), False, None, 0)
+        return _off_graph(self, self.data < _raw(other), "<")
 
     def __le__(self, other: Any) -> Tensor:
-        return _new(self.data <= _raw(other), False, None, 0)
+        return _off_graph(self, self.data <= _raw(other), "<=")
 
     def __gt__(self, other: Any) -> Tensor:
-        return _new(self.data > _raw(other), False, None, 0)
+        return _off_graph(self, self.data > _raw(other), ">")
 
     def __ge__(self, other: Any) -> Tensor:
-        return _new(self.data >= _raw(other), False, None, 0)
+        return _off_graph(self, self.data >= _raw(other), ">=")
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _new(self.data == _raw(other), False, None, 0)
+        return _off_graph(self, self.data == _raw(other), "==")
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _new(self.data != _raw(other), False, None, 0)
+        return _off_graph(self, self.data != _raw(other), "!=")
 
     # ---------------------------------------------------------------- elementwise functions
     def exp(self) -> Tensor:
@@ -325,7 +335,7 @@ class Tensor:
 
     def long(self) -> Tensor:
         """An int64 copy, cut from the graph (integers carry no gradient)."""
-        return _new(self.data.astype(np.int64), False, None, 0)
+        return _off_graph(self, self.data.astype(np.int64), "long()")
 
     def type(self, dtype: Any = None) -> Any:
         """Without ``dtype`` the type's name (``'neurona.FloatTensor'``); with one, a copy of that dtype."""
@@ -333,7 +343,7 @@ class Tensor:
             return "neurona." + _TYPE_NAMES.get(self.data.dtype.name, self.data.dtype.name) + "Tensor"
         dtype = np.dtype(dtype)
         return self.astype(dtype) if dtype.kind == "f" and self.data.dtype.kind == "f" else \
-            _new(self.data.astype(dtype), False, None, 0)
+            _off_graph(self, self.data.astype(dtype), "type()")
 
     def eq(self, other: Any) -> Tensor:
         """Elementwise ``==`` (PyTorch's method name)."""
@@ -385,12 +395,12 @@ class Tensor:
     def argmax(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
                keepdim: bool | None = None) -> Tensor:
         axis, keepdims = _torch_axis(axis, keepdims, dim, keepdim)
-        return _new(_arg(self.data.argmax, axis, keepdims), False, None, 0)
+        return _off_graph(self, _arg(self.data.argmax, axis, keepdims), "argmax()")
 
     def argmin(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
                keepdim: bool | None = None) -> Tensor:
         axis, keepdims = _torch_axis(axis, keepdims, dim, keepdim)
-        return _new(_arg(self.data.argmin, axis, keepdims), False, None, 0)
+        return _off_graph(self, _arg(self.data.argmin, axis, keepdims), "argmin()")
 
     # ---------------------------------------------------------------- shape
     def reshape(self, *shape: Any) -> Tensor:
@@ -522,12 +532,30 @@ def _new(data: Any, requires_grad: bool, creator: Function | None, index: int) -
     return t
 
 
+def _off_graph(src: Tensor, data: Any, what: str) -> Tensor:
+    """A tensor computed from ``src`` outside the graph (a comparison, argmax, detach): while a call
+    is traced, the tracer is told, so it can follow the value or refuse it."""
+    t = _new(data, False, None, 0)
+    if mode.tracer is not None:
+        mode.tracer.off_graph(src, t, what)
+    return t
+
+
+def _reading(t: Tensor, what: str) -> None:
+    """A Python value read from a tensor: while a call is traced, the tracer refuses it when it depends on data."""
+    if mode.tracer is not None:
+        mode.tracer.read(t, what)
+
+
 def apply(fn: Function, *inputs: Any) -> Any:
     """Run ``fn.forward`` on the inputs' arrays and, if any input needs a gradient, record ``fn`` in the graph.
 
     Inputs are Tensors or constants (Python numbers, arrays). Returns a Tensor, or
-    a tuple of Tensors when forward returns a tuple.
+    a tuple of Tensors when forward returns a tuple. While ``neurona.graphs`` traces a
+    call, the tracer runs the op and records it as a node of a static graph.
     """
+    if mode.tracer is not None:
+        return mode.tracer.apply(fn, inputs)
     xs = [x.data if isinstance(x, Tensor) else x for x in inputs]
     try:
         y = fn.forward(*xs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd import Function, Tensor, apply
+from ..autograd.grad_mode import side_effect
 from ..backend import get_array_module
 from ..kernels.fused import batch_norm_input_grad, center_and_square, column_sum, product, scale_shift
 
@@ -70,6 +71,22 @@ def _check_vector(op: str, what: str, v: Any, C: int, x_shape: tuple[int, ...]) 
                          f"Received: {what}.shape={tuple(v.shape)}")
 
 
+class _RunningUpdate:
+    """running = momentum * running + (1 - momentum) * the statistic of the batch ``fn`` last normalised."""
+
+    def __init__(self, fn: BatchNorm, running_mean: Any, running_var: Any, momentum: float) -> None:
+        self.fn, self.running_mean, self.running_var, self.momentum = fn, running_mean, running_var, momentum
+
+    def __call__(self) -> None:
+        fn, momentum = self.fn, self.momentum
+        M = fn.xc.shape[0]
+        unbiased = fn.batch_var * (M / (M - 1)) if M > 1 else fn.batch_var
+        self.running_mean *= momentum
+        self.running_mean += (1.0 - momentum) * fn.batch_mean
+        self.running_var *= momentum
+        self.running_var += (1.0 - momentum) * unbiased
+
+
 def batch_norm(x: Any, gamma: Any = None, beta: Any = None, running_mean: Any = None, running_var: Any = None,
                training: bool = True, momentum: float = 0.99, eps: float = 1e-3) -> Tensor:
     """Batch normalisation over every axis but the last: x (N, C) after Dense, (N, H, W, C) after Conv2D.
@@ -94,12 +111,8 @@ def batch_norm(x: Any, gamma: Any = None, beta: Any = None, running_mean: Any = 
         fn = BatchNorm(eps)
         y = apply(fn, x, gamma, beta)
         if running_mean is not None and running_var is not None:
-            M = fn.xc.shape[0]
-            unbiased = fn.batch_var * (M / (M - 1)) if M > 1 else fn.batch_var
-            running_mean *= momentum
-            running_mean += (1.0 - momentum) * fn.batch_mean
-            running_var *= momentum
-            running_var += (1.0 - momentum) * unbiased
+            # a side effect: a traced training step (neurona.graphs) records it and runs it on every replay
+            side_effect(_RunningUpdate(fn, running_mean, running_var, momentum), y)
         return y
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: training=False needs running_mean and running_var")

@@ -550,6 +550,15 @@ class Module:
 
         training.load_weights(self, path)
 
+    def export(self, path: str, opset: int | None = None) -> None:
+        """Write this model as an ONNX inference graph to exactly ``path`` (``*.onnx``); atomic.
+
+        Inputs and outputs keep neurona's layout (images (N, H, W, C)); see docs/ONNX.md.
+        Needs the onnx extra: ``pip install neurona[onnx]``."""
+        from ..graphs.onnx import DEFAULT_OPSET, export_onnx  # imported on use: graphs sits above nn
+
+        export_onnx(self, path, DEFAULT_OPSET if opset is None else opset)
+
 
 class ModuleList(Module):
     """A list of modules whose parameters belong to the owner (children named "0", "1", ...).

@@ -98,3 +98,35 @@ def test_functional_model_evaluate_and_on_batch():
     assert 0.0 <= acc <= 1.0 and loss > 0
     assert isinstance(m.train_on_batch(x, y), list)
     assert m.test_on_batch(x, y, return_dict=True)["loss"] < loss  # one step on the same batch helped
+
+
+class _AddsToLogs(nr.callbacks.Callback):
+    """A Keras recipe: a value computed in on_epoch_end and put into logs."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_f1"] = 0.5 + epoch
+
+
+def test_a_value_a_callback_adds_to_logs_reaches_the_history():
+    x, y = data()
+    h = model().fit(x, y, epochs=2, batch_size=16, verbose=0, callbacks=[_AddsToLogs()])
+    assert h.history["val_f1"] == [0.5, 1.5]
+    assert list(h.history)[:1] == ["loss"] and len(h.history["loss"]) == 2
+
+
+class _Arrays:
+    """Not a loader of batches: it yields bare arrays."""
+
+    def __iter__(self):
+        return iter([np.zeros((2, 4), np.float32)])
+
+
+def test_validation_data_may_be_a_loader_of_batches():
+    x, y = data()
+    xv, yv = data(20, seed=1)
+    loader = nr.utils.data.DataLoader(nr.utils.data.TensorDataset(xv, yv), batch_size=8)
+    h = model().fit(x, y, epochs=1, batch_size=16, verbose=0, validation_data=loader)
+    h2 = model().fit(x, y, epochs=1, batch_size=16, verbose=0, validation_data=(xv, yv))
+    assert h.history["val_loss"] == h2.history["val_loss"]
+    with pytest.raises(ValueError, match="validation_data: a data loader must give"):
+        model().fit(x, y, epochs=1, verbose=0, validation_data=_Arrays())

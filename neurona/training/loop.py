@@ -30,7 +30,19 @@ class TrainingWarning(UserWarning):
     """Training stopped early for a reason the user should see (a loss that turned NaN)."""
 
 
+def _loader_arrays(loader: Any) -> tuple[Any, ...]:
+    """A data loader's (x_batch, y_batch[, w_batch]) batches joined into arrays: validation_data=val_loader."""
+    batches = [batch for batch in loader]
+    if not batches or not all(isinstance(b, (tuple, list)) and len(b) == len(batches[0]) for b in batches):
+        raise ValueError("validation_data: a data loader must give (x_batch, y_batch[, weights]) batches. "
+                         f"Received: {len(batches)} batches")
+    return tuple(np.concatenate([D.as_array(b[i], "validation_data batch") for b in batches])
+                 for i in range(len(batches[0])))
+
+
 def _validation(trainer: Any, validation_data: Any) -> tuple[Any, Any, Any]:
+    if not isinstance(validation_data, (tuple, list, np.ndarray, Tensor)) and isinstance(validation_data, Iterable):
+        validation_data = _loader_arrays(validation_data)
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val). "
                          f"Received: {type(validation_data).__name__}")
@@ -96,7 +108,9 @@ def fit(trainer: Any, x: Any, y: Any = None, epochs: int = 1, batch_size: int = 
               "live_logs": lambda: {"loss": running[0] / max(running[1], 1), **trainer.metric_results(
                   trainer.metrics)}}
     user = sorted(callbacks or [], key=lambda cb: bool(getattr(cb, "order_last", False)))  # stable: backups last
-    params["callbacks"] = every = [history, *make_loggers(verbose), *user]
+    # History after the user's callbacks, as Keras: values they add to logs in on_epoch_end reach it
+    last = [cb for cb in user if getattr(cb, "order_last", False)]
+    params["callbacks"] = every = [*make_loggers(verbose), *[cb for cb in user if cb not in last], history, *last]
     cbs = CallbackList(every, model=model, params=params)
     batch_hooks = cbs.has_batch_hooks("train")
     model.__dict__["stop_training"] = False

@@ -7,6 +7,8 @@ of epochs it reaches the same weights (runs with dropout differ in their masks).
 
 from __future__ import annotations
 
+from pprint import pformat
+
 from . import data
 from .settings import Settings
 
@@ -24,7 +26,7 @@ def _header(s: Settings, epochs: int) -> str:
         sizes = ", ".join(map(str, s.hidden)) or "no"
         what = f"hidden layers [{sizes}] of {s.activation} units, {s.optimizer}, {s.problem}"
     return (f'"""neurona playground export: {s.dataset}, {what}, {epochs} epochs.\n\n'
-            f"Settings: {s.to_dict()}\n"
+            f"Settings: {pformat(s.to_dict(), width=100, compact=True)}\n"
             '"""\n\nimport numpy as np\n\nimport neurona as nr\nfrom neurona import functional as F\n'
             "from neurona import nn, optim\n\n")
 

@@ -201,7 +201,8 @@ class Session:
         if keep[-1] != len(self.train_loss) - 1:
             keep.append(len(self.train_loss) - 1)
         state: dict[str, Any] = {
-            "type": "state", "epoch": self.epoch, "running": self.running, "diverged": self.diverged,
+            "type": "state", "settings": s.to_dict(), "epoch": self.epoch, "running": self.running,
+            "diverged": self.diverged,
             "train_loss": self.train_loss[-1], "test_loss": self.test_loss[-1],
             "train_accuracy": self.accuracy(self.F_train, self.y_train),
             "test_accuracy": self.accuracy(self.F_test, self.y_test),
@@ -214,13 +215,28 @@ class Session:
         if full:
             grid = data.features(_grid(self.extent, UNIT_GRID), s.features)
             state.update({
-                "settings": s.to_dict(), "extent": self.extent,
+                "extent": self.extent,
                 "train_points": np.round(self.X_train.astype(np.float64), 4).tolist(),
                 "test_points": np.round(self.X_test.astype(np.float64), 4).tolist(),
                 "train_labels": self.y_train.tolist(), "test_labels": self.y_test.tolist(),
                 "inputs": [_encode(col) for col in _scaled(grid).T],
             })
         return state
+
+    def _retune(self, new: Settings) -> bool:
+        """Take a new learning rate or speed without starting again (to watch a rate that is too high);
+        False when anything else changed."""
+        live = {"lr", "epochs_per_frame"}
+        old, changed = self.settings.to_dict(), new.to_dict()
+        if any(old[k] != changed[k] for k in old if k not in live):
+            return False
+        self.settings = new
+        if self.perceptron is not None:
+            self.perceptron.lr = new.lr
+        else:
+            for group in self.optimizer.param_groups:
+                group["lr"] = new.lr
+        return True
 
     # --- the page's messages ------------------------------------------------------------------
     def handle(self, text: str) -> list[dict[str, Any]]:
@@ -244,8 +260,11 @@ class Session:
             raise SettingsError(f"unknown action: expected one of {', '.join(actions)}. "
                                 f"Received: {action if isinstance(msg, dict) else msg!r}")
         if action == "configure":
+            new = parse_settings(msg.get("settings"), self.settings)
+            if self._retune(new):
+                return [self.state()]
             self.running = False
-            self.configure(parse_settings(msg.get("settings"), self.settings))
+            self.configure(new)
             return [self.state(full=True)]
         if action == "reset":
             self.running = False

@@ -8,6 +8,7 @@
     neurona predict runs/<run>/model.neurona photos/ --output predictions.csv
     neurona datasets                               # what is available and where it was found
     neurona models                                 # the zoo with parameter counts
+    neurona export runs/<run> model.onnx           # the model as an ONNX file (onnxruntime, other tools)
     neurona playground                             # a web page where a network learns 2-D data live
 
 A trained model holds its own input scaling (and, for tables, normalisation), so it
@@ -26,7 +27,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..tune import cli as tune_cli  # optuna is imported only when `tune` runs
 from . import args as types
-from . import evaluate, listings, playground, predict, train
+from . import evaluate, export, listings, playground, predict, train
 from .data import BUILTIN_DATA, Dataset, load_dataset
 from .device import DEVICES
 from .errors import UserError
@@ -59,6 +60,7 @@ def make_parser() -> argparse.ArgumentParser:
     predict.add_parser(sub)
     listings.add_parsers(sub)
     tune_cli.add_parser(sub)
+    export.add_parser(sub)
     playground.add_parser(sub)  # starlette is imported only when `playground` runs
     return parser
 

@@ -118,13 +118,15 @@ def to_onnx(model: nn.Module, opset: int = DEFAULT_OPSET) -> Any:
     return proto
 
 
-def export_onnx(model: nn.Module, path: str | os.PathLike, opset: int = DEFAULT_OPSET) -> None:
-    """Write ``model`` as an ONNX inference graph to exactly ``path`` (atomic: a temporary file, then a rename).
+def export_onnx(model: nn.Module, path: str | os.PathLike, opset: int = DEFAULT_OPSET) -> Any:
+    """Write ``model`` as an ONNX inference graph to exactly ``path`` (atomic: a temporary file, then a rename);
+    returns the ModelProto written.
 
     >>> model.export("model.onnx")      # onnxruntime.InferenceSession("model.onnx").run(None, {"input": x})
     """
     proto = to_onnx(model, opset)
     atomic_write(path, proto.SerializeToString())
+    return proto
 
 
 def _version() -> str:

@@ -133,3 +133,13 @@ def test_11_mnist_baselines(tmp_path):
     assert r["dataset"] in ("MNIST", "Fashion-MNIST")
     assert acc["random guess"] < 0.2 < acc["darkness"] < acc["linear SVM (hinge)"]  # each baseline beats the last
     assert min(acc["MLP 784-128-10"], acc["LeNet-5"], acc["CNN (2 conv + 2 dense)"]) > acc["linear SVM (hinge)"]
+
+
+def test_10_output_encoding(tmp_path):
+    r = run("10_output_encoding", tmp_path)
+    one_hot, bits, nearest = (r["runs"][32][name][-1] for name in ("one-hot (10 outputs)", "binary (4 bits read)",
+                                                                    "binary (nearest valid code)"))
+    assert one_hot > 0.85 and one_hot > bits + 0.05  # the same network learns the one-hot code faster
+    assert nearest >= bits  # reading the most probable valid code never loses to reading the bits
+    assert all(r["runs"][8][name][-1] < r["runs"][32][name][-1] for name in r["runs"][8])  # capacity matters
+    assert 0 <= r["invalid_codes"] < 0.2 and len(r["bit_errors"]) == 4

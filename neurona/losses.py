@@ -65,6 +65,8 @@ class Loss:
     name = "loss"
 
     def __init__(self, reduction: str = "mean") -> None:
+        if reduction == "sum_over_batch_size":  # Keras's name for the mean (MeanSquaredError serves Keras too)
+            reduction = "mean"
         if reduction not in _REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}. "
                              f"Received: reduction={reduction!r}")
@@ -177,13 +179,22 @@ class BinaryCrossEntropy(Loss):
         return {"from_logits": self.from_logits, "pos_weight": self.pos_weight, "reduction": self.reduction}
 
 
+def _tensor_first(a: Any, b: Any) -> tuple[Any, Any]:
+    """The Tensor first, so that an array follows its dtype: a symmetric loss called target first
+    (Keras's order, ``mse(y_true, y_pred)``) computes as when called prediction first."""
+    return (b, a) if isinstance(b, Tensor) and not isinstance(a, Tensor) else (a, b)
+
+
 class MeanSquaredError(Loss):
-    """The quadratic cost: mean of (y_pred - y_true)^2 (shapes must match)."""
+    """The quadratic cost: mean of (y_pred - y_true)^2 (shapes must match).
+
+    Symmetric, so it is also Keras's ``keras.losses.MeanSquaredError()(y_true, y_pred)``.
+    """
 
     name = "mse"
 
     def compute(self, y_pred, y_true, reduction):
-        return F.mse_loss(y_pred, y_true, reduction=reduction)
+        return F.mse_loss(*_tensor_first(y_pred, y_true), reduction=reduction)
 
 
 class QuadraticCost(Loss):
@@ -201,12 +212,15 @@ class QuadraticCost(Loss):
 
 
 class MeanAbsoluteError(Loss):
-    """Mean of |y_pred - y_true|: less swayed by outliers than the quadratic cost."""
+    """Mean of |y_pred - y_true|: less swayed by outliers than the quadratic cost.
+
+    Symmetric, so it is also Keras's ``keras.losses.MeanAbsoluteError()(y_true, y_pred)``.
+    """
 
     name = "mae"
 
     def compute(self, y_pred, y_true, reduction):
-        return F.l1_loss(y_pred, y_true, reduction=reduction)
+        return F.l1_loss(*_tensor_first(y_pred, y_true), reduction=reduction)
 
 
 class Huber(Loss):
@@ -293,6 +307,137 @@ class NLLLoss(Loss):
         return {"weight": self.weight, "ignore_index": self.ignore_index, "reduction": self.reduction}
 
 
+# ---------------------------------------------------------------- Keras's loss classes
+# Keras calls a loss target first, ``loss(y_true, y_pred)``; neurona's losses (and PyTorch's) take the
+# prediction first. The Keras classes below are neurona's cross-entropies with only the call order
+# and Keras's argument names changed; ``compile`` trains with the neurona loss ``for_output`` gives.
+# ``MeanSquaredError`` and ``MeanAbsoluteError`` are symmetric in their two arguments, so neurona's
+# own classes serve both orders and take Keras's reduction names.
+_KERAS_REDUCTIONS = {"sum_over_batch_size": "mean", "mean": "mean", "sum": "sum", "none": "none", None: "none"}
+
+
+def _keras_reduction(reduction: Any, where: str) -> str:
+    if reduction not in _KERAS_REDUCTIONS:
+        raise ValueError(f"{where}: reduction must be one of 'sum_over_batch_size', 'sum' or None. "
+                         f"Received: reduction={reduction!r}")
+    return _KERAS_REDUCTIONS[reduction]
+
+
+def _check_targets(where: str, y_true: Any, y_pred: Any, sparse: bool) -> None:
+    """Keras's sparse losses take labels (N,) or (N, 1); the categorical ones rows of y_pred's shape."""
+    t, p = tuple(y_true.shape), tuple(y_pred.shape)
+    ok = (t == p[:-1] or t == p[:-1] + (1,)) if sparse else t == p
+    if not ok:
+        expected = f"integer labels of shape {p[:-1]}" if sparse else f"one-hot rows of y_pred's shape {p}"
+        hint = " (one-hot targets: use CategoricalCrossentropy)" if sparse and t == p else \
+            " (integer labels: use SparseCategoricalCrossentropy)" if not sparse and t == p[:-1] else ""
+        raise ValueError(f"{where}: expected y_true as {expected}{hint}. Received: y_true {t}, y_pred {p}")
+
+
+class _KerasCrossEntropy(CrossEntropy):
+    """What the two Keras cross-entropies share: target-first calls, Keras's arguments."""
+
+    sparse = True
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
+                 reduction: Any = "sum_over_batch_size", name: str | None = None) -> None:
+        super().__init__(label_smoothing=label_smoothing, from_logits=from_logits,
+                         reduction=_keras_reduction(reduction, type(self).__name__))
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        """The loss of a batch, target first as in Keras (``sample_weight`` (N,) as neurona's losses)."""
+        _check_targets(type(self).__name__, y_true, y_pred, self.sparse)
+        if self.sparse and len(y_true.shape) == len(y_pred.shape):
+            y_true = y_true.reshape(y_true.shape[:-1])
+        return super().__call__(y_pred, y_true, sample_weight)
+
+    def for_output(self, activation: str | None) -> Loss:
+        return CrossEntropy(label_smoothing=self.label_smoothing, from_logits=self.from_logits,
+                            reduction=self.reduction)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
+                "reduction": "sum_over_batch_size" if self.reduction == "mean" else self.reduction}
+
+
+class SparseCategoricalCrossentropy(_KerasCrossEntropy):
+    """Keras's ``keras.losses.SparseCategoricalCrossentropy(from_logits=False)``: ``loss(y_true, y_pred)``
+    with integer labels (N,); neurona's ``CrossEntropy``. ``from_logits=False`` (Keras's default) takes
+    softmax outputs (``Dense(n, activation="softmax")``, fused to the stable form as neurona's own).
+
+    >>> model.compile("adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    """
+
+    name = "sparse_categorical_crossentropy"
+
+    def __init__(self, from_logits: bool = False, reduction: Any = "sum_over_batch_size",
+                 name: str | None = None) -> None:
+        super().__init__(from_logits=from_logits, reduction=reduction, name=name)
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        del config["label_smoothing"]
+        return config
+
+
+class CategoricalCrossentropy(_KerasCrossEntropy):
+    """Keras's ``keras.losses.CategoricalCrossentropy(from_logits=False, label_smoothing=0.0)``:
+    ``loss(y_true, y_pred)`` with one-hot rows (N, C); neurona's ``CrossEntropy``."""
+
+    name = "categorical_crossentropy"
+    sparse = False
+
+
+class BinaryCrossentropy(BinaryCrossEntropy):
+    """Keras's ``keras.losses.BinaryCrossentropy(from_logits=False, label_smoothing=0.0)``:
+    ``loss(y_true, y_pred)`` with 0/1 targets of y_pred's shape; neurona's ``BinaryCrossEntropy``.
+    ``label_smoothing`` moves the targets towards 0.5: t (1 - s) + s / 2, as Keras does.
+    """
+
+    name = "binary_crossentropy"
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0,
+                 reduction: Any = "sum_over_batch_size", name: str | None = None) -> None:
+        super().__init__(from_logits=bool(from_logits), reduction=_keras_reduction(reduction, "BinaryCrossentropy"))
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"BinaryCrossentropy: label_smoothing must be in [0, 1]. "
+                             f"Received: label_smoothing={label_smoothing}")
+        self.label_smoothing = float(label_smoothing)
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        """The loss of a batch, target first as in Keras."""
+        if len(y_true.shape) == len(y_pred.shape) - 1 and y_pred.shape[-1] == 1:
+            y_true = y_true.reshape(*y_true.shape, 1)  # Keras expands (N,) labels for an (N, 1) output
+        _check_targets("BinaryCrossentropy", y_true, y_pred, sparse=False)
+        return super().__call__(y_pred, y_true, sample_weight)
+
+    def compute(self, y_pred, y_true, reduction):
+        if self.label_smoothing:
+            y_true = (y_true if isinstance(y_true, Tensor) else Tensor(y_true, dtype=y_pred.dtype))
+            y_true = y_true * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+        return super().compute(y_pred, y_true, reduction)
+
+    def for_output(self, activation: str | None) -> Loss:
+        if not self.label_smoothing:
+            return BinaryCrossEntropy(from_logits=self.from_logits, reduction=self.reduction)
+        return _SmoothedBinary(self)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"from_logits": self.from_logits, "label_smoothing": self.label_smoothing,
+                "reduction": "sum_over_batch_size" if self.reduction == "mean" else self.reduction}
+
+
+class _SmoothedBinary(BinaryCrossEntropy):
+    """A label-smoothed BinaryCrossentropy called prediction first, as ``compile`` calls its loss."""
+
+    def __init__(self, keras_loss: BinaryCrossentropy) -> None:
+        super().__init__(from_logits=keras_loss.from_logits, reduction=keras_loss.reduction)
+        self.keras_loss = keras_loss
+
+    def compute(self, y_pred, y_true, reduction):
+        return self.keras_loss.compute(y_pred, y_true, reduction)
+
+
 class FunctionLoss(Loss):
     """A plain function ``fn(y_pred, y_true) -> scalar Tensor`` (e.g. ``F.mse_loss``) used as a loss.
 
@@ -331,7 +476,8 @@ LOSSES: dict[str, Callable[[], Loss]] = {
 }
 LOSS_CLASSES = {cls.__name__: cls for cls in (CrossEntropy, BinaryCrossEntropy, MeanSquaredError, QuadraticCost,
                                               MeanAbsoluteError, Huber, CrossEntropyLoss, MSELoss, L1Loss,
-                                              BCEWithLogitsLoss, BCELoss, NLLLoss)}
+                                              BCEWithLogitsLoss, BCELoss, NLLLoss, SparseCategoricalCrossentropy,
+                                              CategoricalCrossentropy, BinaryCrossentropy)}
 
 
 def get_loss(spec: str | Loss | Callable[..., Tensor]) -> Loss:
@@ -376,7 +522,8 @@ def deserialize_loss(spec: dict[str, Any], custom_objects: dict[str, Any] | None
     return get_loss(cls)
 
 
-__all__ = ["BCELoss", "BCEWithLogitsLoss", "BinaryCrossEntropy", "CrossEntropy", "CrossEntropyLoss", "FunctionLoss",
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "BinaryCrossEntropy", "BinaryCrossentropy", "CategoricalCrossentropy",
+           "SparseCategoricalCrossentropy", "CrossEntropy", "CrossEntropyLoss", "FunctionLoss",
            "L1Loss", "MSELoss", "NLLLoss", "Huber", "LOSSES", "LOSS_CLASSES", "Loss",
            "MeanAbsoluteError", "MeanSquaredError", "QuadraticCost", "deserialize_loss", "get_loss",
            "output_activation", "serialize_loss"]

@@ -48,6 +48,7 @@ from .backend import (
     set_device,
 )
 from .cuda import accelerator, backends, device
+from .graphs.onnx import load_onnx  # onnx itself is imported only when a file is read
 from .kernels import performance
 from .nn import Input, Model, Sequential  # keras.Input / keras.Model / keras.Sequential
 from .serialization import load, save
@@ -65,6 +66,7 @@ __all__ = [
     "detect_anomaly", "device", "enable_grad", "flatten", "functional", "load", "save", "utils",
     "Input", "Model", "Sequential", "layers", "optimizers",  # Keras's layout
     "load_checkpoint", "save_checkpoint",  # the course's hand-written loop
+    "load_onnx",  # ONNX files as neurona models (model.export writes them)
     "get_default_dtype", "get_device", "gpu_available", "is_grad_enabled", "load_model", "losses", "lr_find",
     "manual_seed", "metrics", "models", "nn", "no_grad", "optim", "performance", "set_default_dtype", "set_device",
     "set_grad_enabled", "stack", "tensor", "training", "viz",

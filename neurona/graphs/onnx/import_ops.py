@@ -1,0 +1,594 @@
+"""The ONNX operators ``load_onnx`` understands, each as the neurona layer(s) it becomes.
+
+A converter takes the importer, the node, its attributes and its index, and returns the
+value of each output: a ``Held`` tensor, a constant array, or a shape. See importer.py for
+how layouts are followed (``Held.perm``, ``Held.features``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ... import nn
+from ...functional.conv import same_pads
+from .importer import NCHW_VIEW, Held, Importer, ShapeOf, Zeros, set_weights
+
+OPS: dict[str, Callable[..., Any]] = {}
+
+
+def op(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for name in names:
+            OPS[name] = fn
+        return fn
+
+    return register
+
+
+def _call(layer: nn.Module, h: Held | list[Held]) -> Any:
+    return layer([x.sym for x in h] if isinstance(h, list) else h.sym)
+
+
+def _image(imp: Importer, node: Any) -> Held:
+    """The node's first input, which an image operator reads channels-first."""
+    h = imp.held(node.input[0], node)
+    if h.perm != NCHW_VIEW:
+        raise imp.error(node, f"expected a channels-first image (N, C, H, W). Received: a tensor of neurona shape "
+                              f"{h.shape} held with axes {h.perm}")
+    return h
+
+
+def _same_as(h: Held, sym: Any) -> Held:
+    """A result held the way ``h`` is (elementwise layers keep the layout and the feature order)."""
+    return Held(sym, h.perm, h.features)
+
+
+def _padding(imp: Importer, node: Any, attrs: dict[str, Any], hw: tuple[int, int], k: tuple[int, int],
+             stride: tuple[int, int]) -> tuple[Any, tuple[int, int, int, int]]:
+    """neurona's padding for ONNX's pads [top, left, bottom, right] (or auto_pad)."""
+    auto = attrs.get("auto_pad", "NOTSET")
+    if auto == "VALID":
+        return "valid", (0, 0, 0, 0)
+    if auto == "SAME_UPPER":
+        return "same", same_pads(hw[0], k[0], stride[0]) + same_pads(hw[1], k[1], stride[1])
+    if auto not in ("NOTSET", ""):
+        raise imp.error(node, f"auto_pad {auto!r} is not supported (SAME_UPPER, VALID or explicit pads)")
+    t, left, b, r = attrs.get("pads", [0, 0, 0, 0])
+    pads = (t, b, left, r)
+    if not any(pads):
+        return "valid", pads
+    if pads == same_pads(hw[0], k[0], stride[0]) + same_pads(hw[1], k[1], stride[1]):
+        return "same", pads
+    return None, pads
+
+
+# ---------------------------------------------------------------- pass-through and activations
+@op("Identity", "Dropout")
+def _identity(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Any:
+    value = imp.values.get(node.input[0])
+    return value
+
+
+_ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Softplus": "softplus", "Selu": "selu"}
+
+
+@op(*_ACTIVATIONS, "LeakyRelu", "Elu", "Clip")
+def _activation(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    h = imp.held(node.input[0], node)
+    name = _ACTIVATIONS.get(node.op_type)
+    if node.op_type == "LeakyRelu" and np.isclose(attrs.get("alpha", 0.01), 0.01):
+        name = "leaky_relu"
+    elif node.op_type == "Elu" and np.isclose(attrs.get("alpha", 1.0), 1.0):
+        name = "elu"
+    elif node.op_type == "Clip":
+        bounds = [float(imp.const(n, node, "a bound")) if n else None for n in list(node.input[1:3]) + [""] * 2][:2]
+        name = {(0.0, 1.0): "saturated_linear", (-1.0, 1.0): "hard_tanh"}.get(tuple(bounds))
+    if name is None:
+        raise imp.error(node, f"this form of {node.op_type} ({attrs}) has no neurona activation")
+    return _same_as(h, _call(nn.Activation(name, name=imp.layer_name(node)), h))
+
+
+@op("Softmax", "LogSoftmax")
+def _softmax(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    h = imp.held(node.input[0], node)
+    if h.features is not None:
+        raise imp.error(node, "softmax over a flattened channels-first map is not supported")
+    rank = len(h.shape)
+    axis = attrs.get("axis", -1) % rank
+    axis = h.perm[axis] if h.perm else axis
+    cls = nn.Softmax if node.op_type == "Softmax" else nn.LogSoftmax
+    return Held(_call(cls(dim=axis if axis != rank - 1 else -1, name=imp.layer_name(node)), h), h.perm)
+
+
+# ---------------------------------------------------------------- dense
+def _dense(imp: Importer, node: Any, h: Held, kernel: np.ndarray, bias: np.ndarray | None) -> Held:
+    if h.features is not None:  # rows follow ONNX's feature order: put them in neurona's
+        rows = np.empty_like(kernel)
+        rows[h.features] = kernel
+        kernel = rows
+    if h.perm is not None:
+        raise imp.error(node, f"a matrix product on a tensor held with axes {h.perm} is not supported")
+    layer = nn.Dense(kernel.shape[1], use_bias=bias is not None, name=imp.layer_name(node))
+    y = _call(layer, h)
+    set_weights(layer, kernel=kernel, **({"bias": np.broadcast_to(bias, kernel.shape[1:])} if bias is not None
+                                          else {}))
+    return Held(y)
+
+
+@op("Gemm")
+def _gemm(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    if attrs.get("transA", 0):
+        raise imp.error(node, "transA=1 is not supported")
+    h = imp.held(node.input[0], node)
+    B = imp.const(node.input[1], node, "the weight B")
+    kernel = (B.T if attrs.get("transB", 0) else B) * attrs.get("alpha", 1.0)
+    bias = None
+    if len(node.input) > 2 and node.input[2]:
+        bias = imp.const(node.input[2], node, "the bias C").reshape(-1) * attrs.get("beta", 1.0)
+    return _dense(imp, node, h, kernel, bias)
+
+
+@op("MatMul")
+def _matmul(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    """x @ W, with the Add of a bias that follows it folded into the Dense layer."""
+    h = imp.held(node.input[0], node)
+    W = imp.const(node.input[1], node, "the weight matrix")
+    bias = None
+    after = imp.consumers.get(node.output[0], [])
+    if len(after) == 1 and after[0].op_type == "Add":
+        other = [n for n in after[0].input if n != node.output[0]]
+        value = imp.values.get(other[0]) if len(other) == 1 else None
+        if isinstance(value, np.ndarray) and value.size == W.shape[1]:
+            bias = value.reshape(-1)
+            imp.skip.add(list(imp.graph.node).index(after[0]))
+            imp.values[after[0].output[0]] = out = _dense(imp, node, h, W, bias)
+            return out
+    return _dense(imp, node, h, W, bias)
+
+
+# ---------------------------------------------------------------- convolution and pooling
+@op("Conv")
+def _conv(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    h = _image(imp, node)
+    if attrs.get("group", 1) != 1:
+        raise imp.error(node, f"grouped convolution (group={attrs['group']}) has no neurona layer")
+    W = imp.const(node.input[1], node, "the kernel")
+    bias = imp.const(node.input[2], node, "the bias") if len(node.input) > 2 and node.input[2] else None
+    kh, kw = W.shape[2:]
+    stride = tuple(attrs.get("strides", [1, 1]))
+    dil = tuple(attrs.get("dilations", [1, 1]))
+    keff = (dil[0] * (kh - 1) + 1, dil[1] * (kw - 1) + 1)
+    padding, pads = _padding(imp, node, attrs, h.shape[1:3], keff, stride)
+    x = h
+    if padding is None:
+        if pads[0] == pads[1] and pads[2] == pads[3]:
+            padding = [pads[0], pads[2]]
+        else:
+            x = Held(_call(nn.ZeroPadding2D(((pads[0], pads[1]), (pads[2], pads[3])), name=imp.layer_name(node)), h),
+                     NCHW_VIEW)
+            padding = "valid"
+    layer = nn.Conv2D(W.shape[0], (kh, kw), strides=stride, padding=padding, dilation_rate=dil,
+                      use_bias=bias is not None, name=imp.layer_name(node))
+    y = _call(layer, x)
+    set_weights(layer, kernel=W.transpose(2, 3, 1, 0), **({"bias": bias} if bias is not None else {}))
+    return Held(y, NCHW_VIEW)
+
+
+@op("ConvTranspose")
+def _conv_transpose(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    h = _image(imp, node)
+    if attrs.get("group", 1) != 1 or attrs.get("output_shape") or attrs.get("auto_pad", "NOTSET") not in ("NOTSET",
+                                                                                                          ""):
+        raise imp.error(node, "only ConvTranspose with group 1 and explicit pads is imported")
+    W = imp.const(node.input[1], node, "the kernel")
+    bias = imp.const(node.input[2], node, "the bias") if len(node.input) > 2 and node.input[2] else None
+    t, left, b, r = attrs.get("pads", [0, 0, 0, 0])
+    if t != b or left != r:
+        raise imp.error(node, f"asymmetric pads {attrs.get('pads')} are not supported")
+    out_pad = tuple(attrs.get("output_padding", [0, 0]))
+    layer = nn.Conv2DTranspose(W.shape[1], tuple(W.shape[2:]), strides=tuple(attrs.get("strides", [1, 1])),
+                               padding=[t, left], output_padding=out_pad if any(out_pad) else None,
+                               dilation_rate=tuple(attrs.get("dilations", [1, 1])), use_bias=bias is not None,
+                               name=imp.layer_name(node))
+    y = _call(layer, h)
+    set_weights(layer, kernel=W.transpose(2, 3, 0, 1), **({"bias": bias} if bias is not None else {}))
+    return Held(y, NCHW_VIEW)
+
+
+@op("MaxPool", "AveragePool")
+def _pool(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    h = _image(imp, node)
+    if attrs.get("ceil_mode", 0) or any(d != 1 for d in attrs.get("dilations", [1, 1])) or \
+            len(node.output) > 1 and node.output[1]:
+        raise imp.error(node, "ceil_mode, dilations and indices are not supported")
+    pool = tuple(attrs["kernel_shape"])
+    stride = tuple(attrs.get("strides", [1, 1]))
+    padding, pads = _padding(imp, node, attrs, h.shape[1:3], pool, stride)
+    if padding == "same" and node.op_type == "AveragePool" and attrs.get("count_include_pad", 0):
+        padding = None
+    if padding is None:
+        raise imp.error(node, f"pads {attrs.get('pads')} are not supported (none, or TensorFlow's 'same')")
+    cls = nn.MaxPool2D if node.op_type == "MaxPool" else nn.AvgPool2D
+    return Held(_call(cls(pool, strides=stride, padding=padding, name=imp.layer_name(node)), h), NCHW_VIEW)
+
+
+@op("GlobalAveragePool", "GlobalMaxPool")
+def _global_pool(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    h = _image(imp, node)
+    cls = nn.GlobalAvgPool2D if node.op_type == "GlobalAveragePool" else nn.GlobalMaxPool2D
+    return Held(_call(cls(keepdims=True, name=imp.layer_name(node)), h), NCHW_VIEW)
+
+
+@op("Pad")
+def _pad(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    h = _image(imp, node)
+    pads = [int(p) for p in imp.const(node.input[1], node, "the pads")]
+    value = imp.values.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if attrs.get("mode", "constant") != "constant" or (value is not None and np.any(value != 0)) or \
+            any(pads[i] for i in (0, 1, 4, 5)) or min(pads) < 0:
+        raise imp.error(node, f"only zero padding of the image's height and width is imported. Received: pads={pads}")
+    layer = nn.ZeroPadding2D(((pads[2], pads[6]), (pads[3], pads[7])), name=imp.layer_name(node))
+    return Held(_call(layer, h), NCHW_VIEW)
+
+
+@op("Resize", "Upsample")
+def _resize(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    h = _image(imp, node)
+    scale_name = node.input[2] if node.op_type == "Resize" and len(node.input) > 2 else node.input[-1]
+    scales = imp.const(scale_name, node, "the scales") if scale_name else np.zeros(0)
+    if scales.size != 4 or np.any(scales[:2] != 1) or np.any(scales[2:] != np.round(scales[2:])):
+        raise imp.error(node, f"only integer scales of height and width are imported. Received: scales={scales}")
+    mode = attrs.get("mode", "nearest")
+    coords = attrs.get("coordinate_transformation_mode", "half_pixel")
+    if mode == "nearest" and (coords == "asymmetric" or node.op_type == "Upsample") and \
+            attrs.get("nearest_mode", "floor") == "floor":
+        interpolation = "nearest"
+    elif mode == "linear" and coords in ("half_pixel", "pytorch_half_pixel"):
+        interpolation = "bilinear"
+    else:
+        raise imp.error(node, f"mode {mode!r} with {coords!r} coordinates has no neurona up-sampling")
+    layer = nn.UpSampling2D(tuple(int(s) for s in scales[2:]), interpolation=interpolation, name=imp.layer_name(node))
+    return Held(_call(layer, h), NCHW_VIEW)
+
+
+@op("BatchNormalization")
+def _batch_norm(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    h = imp.held(node.input[0], node)
+    if len(h.shape) == 4:
+        h = _image(imp, node)
+    elif len(h.shape) != 2 or h.perm is not None:
+        raise imp.error(node, f"expected (N, C, H, W) or (N, C). Received: neurona shape {h.shape}")
+    gamma, beta, mean, var = (imp.const(n, node, what) for n, what in
+                              zip(node.input[1:5], ("scale", "bias", "mean", "variance")))
+    layer = nn.BatchNorm(momentum=float(attrs.get("momentum", 0.9)), epsilon=float(attrs.get("epsilon", 1e-5)),
+                         name=imp.layer_name(node))
+    y = _call(layer, h)
+    set_weights(layer, gamma=gamma, beta=beta, moving_mean=mean, moving_variance=var)
+    return Held(y, h.perm)
+
+
+@op("LayerNormalization")
+def _layer_norm(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    h = imp.held(node.input[0], node)
+    if h.perm is not None or h.features is not None or attrs.get("axis", -1) % len(h.shape) != len(h.shape) - 1:
+        raise imp.error(node, "only a LayerNormalization over the last axis is imported")
+    gamma = imp.const(node.input[1], node, "the scale")
+    beta = imp.const(node.input[2], node, "the bias") if len(node.input) > 2 and node.input[2] else None
+    layer = nn.LayerNorm(epsilon=float(attrs.get("epsilon", 1e-5)), center=beta is not None,
+                         name=imp.layer_name(node))
+    y = _call(layer, h)
+    set_weights(layer, gamma=gamma, **({"beta": beta} if beta is not None else {}))
+    return Held(y)
+
+
+# ---------------------------------------------------------------- shapes
+@op("Flatten")
+def _flatten(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    h = imp.held(node.input[0], node)
+    if attrs.get("axis", 1) != 1:
+        raise imp.error(node, f"only Flatten with axis=1 is imported. Received: axis={attrs.get('axis')}")
+    return _flatten_to_rows(imp, node, h)
+
+
+def _flatten_to_rows(imp: Importer, node: Any, h: Held) -> Held:
+    if h.features is not None or (h.perm is not None and h.perm != NCHW_VIEW):
+        raise imp.error(node, f"cannot flatten a tensor held with axes {h.perm}")
+    y = _call(nn.Flatten(name=imp.layer_name(node)), h)
+    if h.perm == NCHW_VIEW:
+        H, W, C = h.shape[1:]
+        if H * W > 1:  # ONNX feature (c, i, j) is neurona feature (i, j, c)
+            return Held(y, None, np.arange(H * W * C).reshape(H, W, C).transpose(2, 0, 1).ravel())
+    return Held(y)
+
+
+@op("Reshape")
+def _reshape(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    h = imp.held(node.input[0], node)
+    target = imp.values.get(node.input[1])
+    dims = target.dims if isinstance(target, ShapeOf) else [int(d) for d in imp.const(node.input[1], node, "shape")]
+    dims = [None if d is None else int(d) for d in dims]
+    if len(dims) == 2 and dims[0] in (None, 0, -1) and (dims[1] == -1 or dims[1] == int(np.prod(h.shape[1:]))):
+        return _flatten_to_rows(imp, node, h)
+    if len(h.shape) == 2 and h.perm is None and h.features is None and len(dims) == 4 and dims[2:] == [1, 1] \
+            and dims[1] == h.shape[1]:  # (N, C) -> (N, C, 1, 1): channel weights to scale an image with (SE blocks)
+        return Held(_call(nn.Reshape((1, 1, h.shape[1]), name=imp.layer_name(node)), h), NCHW_VIEW)
+    if h.perm is not None or h.features is not None or dims[0] not in (None, 0, -1):
+        raise imp.error(node, f"only reshapes that keep the batch axis of a channels-last tensor are imported. "
+                              f"Received: shape {dims}")
+    return Held(_call(nn.Reshape(tuple(dims[1:]), name=imp.layer_name(node)), h))
+
+
+@op("Transpose")
+def _transpose(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    h = imp.held(node.input[0], node)
+    rank = len(h.shape)
+    perm = attrs.get("perm", list(range(rank))[::-1])
+    old = h.perm or tuple(range(rank))
+    new = tuple(old[p] for p in perm)
+    if h.features is not None or perm[0] != 0 and rank != 3:
+        raise imp.error(node, f"a transpose {perm} that moves the batch axis is not imported")
+    return Held(h.sym, None if new == tuple(range(rank)) else new, None, h.kind, h.reversed)
+
+
+@op("Squeeze")
+def _squeeze(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    """Squeezes of a recurrent operator's outputs: (T, 1, N, H) -> (T, N, H) and (1, N, H) -> (N, H)."""
+    h = imp.held(node.input[0], node)
+    axes = attrs.get("axes")
+    if axes is None and len(node.input) > 1:
+        axes = [int(a) for a in imp.const(node.input[1], node, "the axes")]
+    if h.kind == "rnn_sequence" and list(axes or []) == [1]:
+        return Held(h.sym, (1, 0, 2))
+    if h.kind == "rnn_state" and list(axes or []) == [0]:
+        return Held(h.sym)
+    raise imp.error(node, "only the Squeeze of a recurrent operator's outputs is imported")
+
+
+@op("Slice")
+def _slice(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    """Reversing the time axis of a sequence (before a recurrent layer: neurona's go_backwards)."""
+    h = imp.held(node.input[0], node)
+    parts = [imp.const(n, node, "slice bounds") if n else None for n in list(node.input[1:5]) + [""] * 4][:4]
+    starts, ends, axes, steps = parts
+    time_axis = h.perm.index(1) if h.perm else 1
+    if h.perm in (None, (1, 0, 2)) and len(h.shape) == 3 and steps is not None and list(steps) == [-1] and \
+            axes is not None and list(axes) == [time_axis] and int(starts[0]) == -1 and int(ends[0]) <= -(2**31):
+        return Held(h.sym, h.perm, None, "", not h.reversed)
+    raise imp.error(node, "only the reversal of a sequence's time axis is imported")
+
+
+@op("Shape")
+def _shape(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> ShapeOf:
+    h = imp.held(node.input[0], node)
+    dims = [None] + list(h.shape[1:])
+    if h.perm:
+        dims = [dims[p] for p in h.perm]
+    return ShapeOf(dims)
+
+
+@op("Gather")
+def _gather(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Any:
+    """Picking entries of a shape, or an embedding look-up (a constant table indexed by ids)."""
+    data = imp.values.get(node.input[0])
+    axis = attrs.get("axis", 0)
+    if isinstance(data, ShapeOf):
+        idx = imp.const(node.input[1], node, "the index")
+        picked = [data.dims[int(i)] for i in np.atleast_1d(idx)]
+        return ShapeOf(picked, scalar=idx.ndim == 0)
+    if isinstance(data, np.ndarray) and data.ndim == 2 and axis == 0:
+        ids = imp.held(node.input[1], node)
+        layer = nn.Embedding(data.shape[0], data.shape[1], name=imp.layer_name(node))
+        y = _call(layer, ids)
+        set_weights(layer, embeddings=data)
+        return Held(y)
+    raise imp.error(node, "only embedding look-ups and shape arithmetic are imported")
+
+
+@op("Unsqueeze")
+def _unsqueeze(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Any:
+    data = imp.values.get(node.input[0])
+    if isinstance(data, ShapeOf) and data.scalar:
+        return ShapeOf(data.dims)
+    if isinstance(data, np.ndarray):
+        axes = attrs.get("axes")
+        if axes is None:
+            axes = [int(a) for a in imp.const(node.input[1], node, "the axes")]
+        return np.expand_dims(data, tuple(axes))
+    raise imp.error(node, "only the Unsqueeze of constants and shapes is imported")
+
+
+@op("Concat")
+def _concat(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Any:
+    values = [imp.values.get(n) for n in node.input]
+    if any(isinstance(v, ShapeOf) for v in values) and all(isinstance(v, (ShapeOf, np.ndarray)) for v in values):
+        dims: list[Any] = []
+        for v in values:
+            dims += v.dims if isinstance(v, ShapeOf) else [int(d) for d in v.reshape(-1)]
+        return ShapeOf(dims)
+    if all(isinstance(v, np.ndarray) for v in values):
+        return np.concatenate(values, axis=attrs.get("axis", 0))
+    held = [imp.held(n, node) for n in node.input]
+    if len({h.perm for h in held}) != 1 or any(h.features is not None for h in held):
+        raise imp.error(node, "the inputs are held in different layouts")
+    rank = len(held[0].shape)
+    axis = attrs["axis"] % rank
+    axis = held[0].perm[axis] if held[0].perm else axis
+    return Held(_call(nn.Concatenate(axis=axis if axis != rank - 1 else -1, name=imp.layer_name(node)), held),
+                held[0].perm)
+
+
+@op("Constant")
+def _constant(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> np.ndarray:
+    value = attrs.get("value")
+    if value is None:
+        raise imp.error(node, "only Constant with a tensor value is imported")
+    return imp.onnx.numpy_helper.to_array(value)
+
+
+@op("ConstantOfShape")
+def _constant_of_shape(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Any:
+    shape = imp.values.get(node.input[0])
+    value = attrs.get("value")
+    fill = imp.onnx.numpy_helper.to_array(value).reshape(-1)[0] if value is not None else 0
+    if isinstance(shape, ShapeOf) and fill == 0:
+        return Zeros(shape)
+    if isinstance(shape, np.ndarray):
+        return np.full([int(d) for d in shape], fill)
+    raise imp.error(node, "only zeros of a computed shape (a recurrent layer's initial state) are imported")
+
+
+# ---------------------------------------------------------------- elementwise arithmetic
+@op("Add", "Sub", "Mul", "Div")
+def _arithmetic(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Any:
+    a, b = (imp.values.get(n) for n in node.input)
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}[node.op_type](a, b)
+    if isinstance(a, Held) and isinstance(b, Held):
+        a, b = _broadcast_pixels(imp, node, a, b)
+        if a.perm != b.perm or a.shape != b.shape or a.features is not None or b.features is not None:
+            raise imp.error(node, f"expected two tensors of one shape and layout. Received: neurona shapes "
+                                  f"{a.shape} and {b.shape}")
+        cls = {"Add": nn.Add, "Sub": nn.Subtract, "Mul": nn.Multiply}.get(node.op_type)
+        if cls is None:
+            raise imp.error(node, "dividing two computed tensors has no neurona layer")
+        return _same_as(a, _call(cls(name=imp.layer_name(node)), [a, b]))
+    const_first = isinstance(a, np.ndarray)
+    h, c = (b, a) if const_first else (a, b)
+    if not isinstance(h, Held) or not isinstance(c, np.ndarray):
+        raise imp.error(node, "expected tensors or constants")
+    c = c.astype(np.float64)
+    if c.size == 1:
+        return _same_as(h, _call(_rescaling(imp, node, float(c.reshape(-1)[0]), const_first), h))
+    return _same_as(h, _call(_normalization(imp, node, h, c, const_first), h))
+
+
+def _broadcast_pixels(imp: Importer, node: Any, a: Held, b: Held) -> tuple[Held, Held]:
+    """An image and per-channel values (N, 1, 1, C): the values repeated over the pixels (nearest up-sampling)."""
+    if len(a.shape) != 4 or len(b.shape) != 4 or a.perm != b.perm or a.shape == b.shape:
+        return a, b
+    big, small = (a, b) if b.shape[1:3] == (1, 1) else (b, a)
+    if small.shape[1:3] != (1, 1) or small.shape[3] != big.shape[3]:
+        return a, b
+    spread = Held(_call(nn.UpSampling2D(big.shape[1:3], name=imp.layer_name(node)), small), small.perm)
+    return (big, spread) if big is a else (spread, big)
+
+
+def _rescaling(imp: Importer, node: Any, c: float, const_first: bool) -> nn.Module:
+    name = imp.layer_name(node)
+    kind = node.op_type
+    if kind == "Add":
+        return nn.Rescaling(1.0, c, name=name)
+    if kind == "Sub":
+        return nn.Rescaling(-1.0, c, name=name) if const_first else nn.Rescaling(1.0, -c, name=name)
+    if kind == "Mul":
+        return nn.Rescaling(c, name=name)
+    if const_first:
+        raise imp.error(node, "a constant divided by a tensor has no neurona layer")
+    return nn.Rescaling(1.0 / c, name=name)
+
+
+def _normalization(imp: Importer, node: Any, h: Held, c: np.ndarray, const_first: bool) -> nn.Module:
+    """A per-feature constant as a Normalization layer: x - m is (x - m) / 1, x / s is (x - 0) / s (s > 0)."""
+    rank = len(h.shape)
+    if h.features is not None or c.ndim > rank:
+        raise imp.error(node, f"a constant of shape {c.shape} cannot be applied to neurona shape {h.shape}")
+    c = c.reshape((1,) * (rank - c.ndim) + c.shape)
+    if h.perm:  # the constant in neurona's layout
+        c = c.transpose(np.argsort(h.perm))
+    kept = tuple(i for i in range(1, rank) if c.shape[i] > 1)
+    if c.shape[0] != 1 or not kept:
+        raise imp.error(node, f"a constant of shape {c.shape} is not per feature")
+    zeros, ones = np.zeros_like(c), np.ones_like(c)
+    kind = node.op_type
+    if kind == "Sub" and const_first:
+        raise imp.error(node, "a constant minus a tensor has no neurona layer")
+    if kind in ("Add", "Sub"):
+        mean, variance = (-c if kind == "Add" else c), ones
+    elif kind == "Div" and const_first:
+        raise imp.error(node, "a constant divided by a tensor has no neurona layer")
+    elif np.all(c > 0):
+        mean, variance = zeros, (1 / c) ** 2 if kind == "Mul" else c**2
+    else:
+        raise imp.error(node, f"{kind} by a per-feature constant with values <= 0 has no neurona layer")
+    return nn.Normalization(axis=kept, mean=mean, variance=variance, name=imp.layer_name(node))
+
+
+# ---------------------------------------------------------------- merges of several inputs
+@op("Sum", "Mean", "Max", "Min")
+def _merge(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    held = [imp.held(n, node) for n in node.input]
+    if len({h.perm for h in held}) != 1 or len({h.shape for h in held}) != 1:
+        raise imp.error(node, "expected inputs of one shape and layout")
+    cls = {"Sum": nn.Add, "Mean": nn.Average, "Max": nn.Maximum, "Min": nn.Minimum}[node.op_type]
+    if len(held) == 1:
+        return held[0]
+    return _same_as(held[0], _call(cls(name=imp.layer_name(node)), held))
+
+
+# ---------------------------------------------------------------- recurrent operators
+_CELL = {"Tanh": "tanh", "Sigmoid": "sigmoid", "Relu": "relu"}
+_GATES = {"RNN": [0], "GRU": [0, 1, 2], "LSTM": [0, 2, 3, 1]}  # neurona's gate g is ONNX's block _GATES[g]
+
+
+def _blocks(a: np.ndarray, order: list[int], units: int) -> np.ndarray:
+    return np.concatenate([a[..., g * units:(g + 1) * units] for g in order], axis=-1)
+
+
+@op("RNN", "LSTM", "GRU")
+def _recurrent(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> list[Any]:
+    kind = node.op_type
+    h = imp.held(node.input[0], node)
+    if attrs.get("layout", 0) != 0 or h.perm != (1, 0, 2) or h.features is not None:
+        raise imp.error(node, "expected a sequence (T, N, F) transposed from a batch (N, T, F) (layout 0)")
+    if attrs.get("direction", "forward") != "forward" or attrs.get("clip") or attrs.get("input_forget"):
+        raise imp.error(node, "only forward recurrences without clip or input_forget are imported")
+    for i in range(4, len(node.input)):  # sequence_lens, initial states (zeros only), peepholes
+        if node.input[i] and not isinstance(imp.values.get(node.input[i]), Zeros):
+            value = imp.values.get(node.input[i])
+            if not (isinstance(value, np.ndarray) and i != 4 and not value.any()):
+                raise imp.error(node, f"input {i} (sequence lengths, initial state or peepholes) is not imported")
+    units = int(attrs["hidden_size"])
+    order = _GATES[kind]
+    gates = len(order)
+    acts = [_CELL.get(a) for a in attrs.get("activations", [])] or None
+    defaults = {"RNN": ["tanh"], "GRU": ["sigmoid", "tanh"], "LSTM": ["sigmoid", "tanh", "tanh"]}[kind]
+    acts = acts or defaults
+    if None in acts or (kind == "LSTM" and acts[1] != acts[2]):
+        raise imp.error(node, f"activations {attrs.get('activations')} have no neurona recurrent layer")
+    W, R = (imp.const(n, node, what)[0] for n, what in zip(node.input[1:3], ("W", "R")))
+    B = imp.const(node.input[3], node, "B")[0] if len(node.input) > 3 and node.input[3] else None
+    kernel, recurrent = _blocks(W.T, order, units), _blocks(R.T, order, units)
+    outputs = [n if imp.used(n) else "" for n in node.output]
+    sequences = bool(outputs[0])
+    states = [bool(o) for o in outputs[1:]]
+    # neurona gives (output, h[, c]) with return_state, else the sequence or the last h alone
+    return_state = (sequences and any(states)) or (kind == "LSTM" and states[1])
+    common = {"return_sequences": sequences, "return_state": return_state, "go_backwards": h.reversed,
+              "name": imp.layer_name(node)}
+    if kind == "LSTM":
+        layer = nn.LSTM(units, activation=acts[1], recurrent_activation=acts[0], **common)
+    elif kind == "GRU":
+        layer = nn.GRU(units, activation=acts[1], recurrent_activation=acts[0],
+                       reset_after=bool(attrs.get("linear_before_reset", 0)), **common)
+    else:
+        layer = nn.SimpleRNN(units, activation=acts[0], **common)
+    out = _call(layer, h)
+    weights = {"kernel": kernel, "recurrent_kernel": recurrent}
+    if B is None:
+        B = np.zeros(2 * gates * units)
+    wb, rb = _blocks(B[:gates * units], order, units), _blocks(B[gates * units:], order, units)
+    weights["bias"] = np.stack([wb, rb]) if kind == "GRU" and layer.reset_after else wb + rb
+    set_weights(layer, **weights)
+    outs = list(out) if isinstance(out, (list, tuple)) else [out]
+    seq = Held(outs[0], None, None, "rnn_sequence") if sequences else None
+    if return_state:
+        state_syms = outs[1:]
+    else:
+        state_syms = [outs[0]] if not sequences else []
+    results: list[Any] = [seq]
+    for i, used in enumerate(states):
+        results.append(Held(state_syms[i], None, None, "rnn_state") if used and i < len(state_syms) else None)
+    return results

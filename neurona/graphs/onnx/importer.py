@@ -1,0 +1,199 @@
+"""``load_onnx(path)``: an ONNX inference graph as a neurona functional ``nn.Model`` (architecture and weights).
+
+Each ONNX operator becomes a neurona layer (Conv -> Conv2D, Gemm -> Dense, LSTM -> LSTM...)
+called on symbolic tensors, so the result trains, saves and exports like any functional model.
+
+Layout: neurona's layers are channels-last, so the imported model takes (N, H, W, C) images
+even when the file declares (N, C, H, W) (PyTorch's files do): transpose such batches with
+``x.transpose(0, 2, 3, 1)``. The importer follows how each ONNX tensor relates to the neurona
+tensor that holds it (``Held.perm``: the ONNX tensor is ``neurona.transpose(perm)``), so a
+Transpose in the file costs nothing, and a Flatten of channels-first maps, whose (c, h, w)
+feature order differs from neurona's (h, w, c), reorders the rows of the next Dense kernel.
+Files written by ``model.export`` (channels-last inputs with a Transpose after them) come back
+with their inputs as declared.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ... import backend, nn
+from .requirement import require_onnx
+
+NCHW_VIEW = (0, 3, 1, 2)  # an ONNX (N, C, H, W) tensor held as neurona's (N, H, W, C)
+
+
+class OnnxImportError(ValueError):
+    """An ONNX file (or one of its nodes) that neurona cannot import."""
+
+
+@dataclass
+class Held:
+    """An ONNX tensor computed by the neurona graph: the symbolic tensor and how the ONNX one relates to it.
+
+    ``perm``: ONNX tensor = neurona tensor transposed by perm (None: the same layout);
+    ``features``: after a Flatten of a channels-first map, ONNX feature j is neurona feature features[j];
+    ``kind``: "" for a plain tensor; "rnn_sequence" (T, 1, N, H) / "rnn_state" (1, N, H) for a recurrent
+    operator's outputs until their Squeeze; ``reversed``: the time axis was reversed (neurona's go_backwards).
+    """
+
+    sym: Any
+    perm: tuple[int, ...] | None = None
+    features: np.ndarray | None = None
+    kind: str = ""
+    reversed: bool = False
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        return tuple(self.sym.shape)
+
+
+@dataclass
+class ShapeOf:
+    """A shape computed in the graph (Shape, Gather, Concat of shapes...): its entries, None for the batch size."""
+
+    dims: list[Any]
+    scalar: bool = False
+
+
+@dataclass
+class Zeros:
+    """A tensor of zeros whose shape depends on the batch (ConstantOfShape(0)): a recurrent layer's initial state."""
+
+    shape: ShapeOf
+
+
+@dataclass
+class Importer:
+    onnx: Any
+    graph: Any
+    values: dict[str, Any] = field(default_factory=dict)
+    consumers: dict[str, list[Any]] = field(default_factory=dict)
+    names: set[str] = field(default_factory=set)
+    skip: set[int] = field(default_factory=set)
+
+    # ---------------------------------------------------------------- helpers for the op converters
+    def layer_name(self, node: Any) -> str:
+        """A unique, readable layer name from the node's name (or its operator)."""
+        base = re.sub(r"[^A-Za-z0-9_]+", "_", node.name or node.op_type).strip("_").lower() or node.op_type.lower()
+        name, k = base, 1
+        while name in self.names:
+            name = f"{base}_{k}"
+            k += 1
+        self.names.add(name)
+        return name
+
+    def const(self, name: str, node: Any, what: str) -> np.ndarray:
+        value = self.values.get(name)
+        if not isinstance(value, np.ndarray):
+            raise self.error(node, f"expected {what} to be a constant (an initializer). Received: a computed tensor")
+        return value
+
+    def held(self, name: str, node: Any) -> Held:
+        value = self.values.get(name)
+        if not isinstance(value, Held):
+            got = "a constant" if isinstance(value, np.ndarray) else type(value).__name__
+            raise self.error(node, f"expected input '{name}' to be a tensor computed from the model's inputs. "
+                                   f"Received: {got}")
+        return value
+
+    def error(self, node: Any, message: str) -> OnnxImportError:
+        return OnnxImportError(f"ONNX import: node '{node.name or node.op_type}' ({node.op_type}): {message}")
+
+    def used(self, name: str) -> bool:
+        return bool(name) and (bool(self.consumers.get(name)) or name in {o.name for o in self.graph.output})
+
+
+def _attrs(onnx: Any, node: Any) -> dict[str, Any]:
+    out = {}
+    for a in node.attribute:
+        v = onnx.helper.get_attribute_value(a)
+        out[a.name] = v.decode() if isinstance(v, bytes) else v
+    return out
+
+
+def set_weights(layer: nn.Module, **arrays: np.ndarray) -> None:
+    """Copy host arrays into a built layer's parameters and buffers (on the layer's device, default dtype)."""
+    dtype = backend.get_default_dtype()
+    layer.load_state_dict({k: np.ascontiguousarray(v, dtype=dtype) for k, v in arrays.items()})
+
+
+def _input_layer(imp: Importer, value_info: Any) -> Held:
+    onnx = imp.onnx
+    t = value_info.type.tensor_type
+    dims = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+    if len(dims) < 1 or any(d is None or d < 1 for d in dims[1:]):
+        raise OnnxImportError(f"ONNX import: input '{value_info.name}' must have a fixed shape after the batch axis. "
+                           f"Received: {dims}")
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(t.elem_type)
+    dtype = backend.get_default_dtype() if dtype.kind == "f" else dtype
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", value_info.name).strip("_") or "input"
+    imp.names.add(name)
+    consumers = imp.consumers.get(value_info.name, [])
+    channels_first = len(dims) == 4 and not (consumers and all(n.op_type == "Transpose" for n in consumers))
+    if channels_first:  # (N, C, H, W) as ONNX's image operators take it: neurona's model takes (N, H, W, C)
+        x = nn.Input((dims[2], dims[3], dims[1]), dtype=dtype, name=name)
+        return Held(x.symbolic_output, NCHW_VIEW)
+    return Held(nn.Input(tuple(dims[1:]), dtype=dtype, name=name).symbolic_output)
+
+
+def load_onnx(source: str | os.PathLike | Any) -> nn.Model:
+    """Import an ONNX file (or ModelProto) into a functional ``nn.Model`` with its weights.
+
+    Images become channels-last: a file declaring (N, C, H, W) gives a model taking (N, H, W, C).
+    An operator without a neurona layer raises an error naming the node and the operator.
+
+    >>> model = nr.load_onnx("resnet.onnx"); model.compile("adam", "cross_entropy"); model.fit(x, y)
+    """
+    from .import_ops import OPS  # the table of operator converters
+
+    onnx = require_onnx()
+    proto = source if hasattr(source, "graph") else onnx.load(os.fspath(source))
+    graph = proto.graph
+    imp = Importer(onnx, graph)
+    for init in graph.initializer:
+        imp.values[init.name] = onnx.numpy_helper.to_array(init)
+    for node in graph.node:
+        for name in node.input:
+            imp.consumers.setdefault(name, []).append(node)
+    inputs = [vi for vi in graph.input if vi.name not in imp.values]
+    if not inputs:
+        raise OnnxImportError("ONNX import: the graph has no inputs besides its weights")
+    state = backend.get_rng_state()  # building layers draws initial weights: leave the user's stream as it was
+    try:
+        held_inputs = []
+        for vi in inputs:
+            imp.values[vi.name] = h = _input_layer(imp, vi)
+            held_inputs.append(h)
+        for k, node in enumerate(graph.node):
+            if k in imp.skip:
+                continue
+            convert = OPS.get(node.op_type)
+            if convert is None:
+                raise OnnxImportError(f"ONNX import: node '{node.name or node.op_type}' uses operator {node.op_type}, "
+                                   f"which has no neurona layer here. Operators imported: {', '.join(sorted(OPS))}")
+            outs = convert(imp, node, _attrs(onnx, node), k)
+            outs = outs if isinstance(outs, list) else [outs]
+            for name, value in zip(node.output, outs):
+                if name:
+                    imp.values[name] = value
+        outputs = []
+        for vi in graph.output:
+            h = imp.values.get(vi.name)
+            if not isinstance(h, Held) or h.kind:
+                raise OnnxImportError(f"ONNX import: output '{vi.name}' is not a tensor neurona computes "
+                                   f"(received {type(h).__name__})")
+            if h.features is not None and not np.array_equal(h.features, np.arange(len(h.features))):
+                raise OnnxImportError(f"ONNX import: output '{vi.name}' is a flattened channels-first map; neurona "
+                                   "would give its features in another order")
+            outputs.append(h.sym)
+    finally:
+        backend.set_rng_state(state)
+    ins = [h.sym for h in held_inputs]
+    return nn.Model(ins[0] if len(ins) == 1 else ins, outputs[0] if len(outputs) == 1 else outputs,
+                    name=re.sub(r"[^A-Za-z0-9_]+", "_", graph.name or "onnx_model"))

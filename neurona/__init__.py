@@ -48,6 +48,7 @@ from .backend import (
     set_device,
 )
 from .cuda import accelerator, backends, device
+from .graphs import jit  # nr.jit(model) / nr.jit.train_step(...): traced, optimised, replayed (neurona/graphs)
 from .graphs.onnx import load_onnx  # onnx itself is imported only when a file is read
 from .kernels import performance
 from .nn import Input, Model, Sequential  # keras.Input / keras.Model / keras.Sequential
@@ -63,7 +64,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Function", "Tensor", "accelerator", "apply", "backends", "callbacks", "concat", "cuda", "data", "datasets",
-    "detect_anomaly", "device", "enable_grad", "flatten", "functional", "load", "save", "utils",
+    "detect_anomaly", "device", "enable_grad", "flatten", "functional", "jit", "load", "save", "utils",
     "Input", "Model", "Sequential", "layers", "optimizers",  # Keras's layout
     "load_checkpoint", "save_checkpoint",  # the course's hand-written loop
     "load_onnx",  # ONNX files as neurona models (model.export writes them)

@@ -195,6 +195,8 @@ class Tensor:
         for a one-element tensor (a loss), where it is 1. The graph is freed after
         the call unless ``retain_graph=True``.
         """
+        if mode.tracer is not None:
+            mode.tracer.backward(self)
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: no input had requires_grad=True, "
@@ -213,8 +215,6 @@ class Tensor:
             if grad.shape != self.shape:
                 raise ValueError(f"backward(grad): grad must have the output's shape {self.shape}. "
                                  f"Received: {grad.shape}")
-        if mode.tracer is not None:
-            mode.tracer.backward(self)
         engine.backward(self, grad, retain_graph)
 
     def retain_grad(self) -> None:

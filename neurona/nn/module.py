@@ -473,14 +473,15 @@ class Module:
     # ---------------------------------------------------------------- Keras-style training
     # neurona.training sits above nn and imports it, so each method imports it when called.
     def compile(self, optimizer: Any = "adam", loss: Any = None, metrics: Any = None,
-                weighted_metrics: Any = None) -> None:
+                weighted_metrics: Any = None, jit: bool = False) -> None:
         """Choose the optimizer (a name or an Optimizer, with or without parameters), the loss
         (a name, a Loss or a function) and the metrics (names or Metric objects) for fit/evaluate.
         As Keras, ``metrics`` ignore sample and class weights; ``weighted_metrics`` apply them.
-        A model may output logits or end in softmax/sigmoid: see ``neurona.losses``."""
+        A model may output logits or end in softmax/sigmoid: see ``neurona.losses``.
+        ``jit=True`` runs each training step as a traced, optimised graph (``neurona.graphs``)."""
         from .. import training  # imported on use: training sits above nn
 
-        training.compile_model(self, optimizer, loss, metrics, weighted_metrics)
+        training.compile_model(self, optimizer, loss, metrics, weighted_metrics, jit=jit)
 
     def fit(self, x: Any, y: Any = None, epochs: int = 1, batch_size: int = 32, **kwargs: Any) -> Any:
         """Train and return a History; arguments as Keras's (see ``neurona.training.fit``)."""

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backend, optim
+from .. import backend, graphs, optim
 from .. import losses as L
 from ..autograd import Tensor, enable_grad, no_grad
 from ..kernels import performance
@@ -90,7 +90,7 @@ class Trainer:
     """
 
     def __init__(self, model: Any, optimizer: Any = "adam", loss: Any = None, metrics: Any = None,
-                 weighted_metrics: Any = None) -> None:
+                 weighted_metrics: Any = None, jit: bool = False) -> None:
         if loss is None:
             raise ValueError("compile: a loss is required, e.g. loss='cross_entropy' (classification) or 'mse'")
         self.model = model
@@ -113,6 +113,13 @@ class Trainer:
         self.ready = False
         self.metrics: list[Any] = []
         self.val_metrics: list[Any] = []
+        if not isinstance(jit, bool):
+            raise TypeError(f"compile: jit must be True or False. Received: jit={jit!r}")
+        # jit=True: each training step (and evaluation batch) runs as a traced graph (neurona.graphs)
+        self.jit = jit
+        self.jit_step = graphs.jit.train_step(model, lambda out, y: self.loss_value(out, y)[0],
+                                              self.optimizer) if jit else None
+        self.jit_model = graphs.jit(model) if jit else None
 
     # ---------------------------------------------------------------- setup
     def setup(self, x_sample: np.ndarray) -> None:
@@ -231,6 +238,16 @@ class Trainer:
         ``before_step()``, when given, runs after a finite loss and before the update (fit keeps
         the weights that gave it there)."""
         was_built = self.model.built
+        if self.jit_step is not None and w is None and not per_sample:  # the traced step (same results)
+            loss_array, out = self.jit_step.forward(x, y)
+            value = float(backend.item(loss_array))
+            if math.isfinite(value):
+                if not was_built or self.params_version != structure_version():
+                    self.sync_parameters()
+                if before_step is not None:
+                    before_step()
+                self.jit_step.update()
+            return value, out, None
         out = self.model(x)
         loss, per = self.loss_value(out, y, w, per_sample)
         value = float(backend.item(loss.data))  # the step's one device-to-host transfer
@@ -341,7 +358,7 @@ class Trainer:
                     if callbacks is not None:
                         callbacks.batch_hook("on_test_batch_begin", b)
                     xb = D.batch_tensor(x, idx, self.dtype, self.device)
-                    out = model(xb)
+                    out = model(xb) if self.jit_model is None else self.jit_model(xb)
                     loss, _ = self.loss_value(out, D.take(y, idx, None, self.device), D.take(w, idx, None, self.device))
                     total += float(backend.item(loss.data)) * len(xb)
                     seen += len(xb)
@@ -427,9 +444,9 @@ def get_trainer(model: Any) -> Trainer:
 
 
 def compile_model(model: Any, optimizer: Any = "adam", loss: Any = None, metrics: Any = None,
-                  weighted_metrics: Any = None) -> Trainer:
+                  weighted_metrics: Any = None, jit: bool = False) -> Trainer:
     """Attach a Trainer to the model (``model.compile`` calls this); also sets ``model.optimizer``, as Keras."""
-    trainer = Trainer(model, optimizer, loss, metrics, weighted_metrics)
+    trainer = Trainer(model, optimizer, loss, metrics, weighted_metrics, jit)
     model.__dict__["_trainer"] = trainer
     if not hasattr(model, "optimizer") or isinstance(model.optimizer, optim.Optimizer):
         model.__dict__["optimizer"] = trainer.optimizer

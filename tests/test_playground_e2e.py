@@ -40,41 +40,38 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server_and_browser():
+    """The server (its own process, started first so that it imports while the browser starts) and Chromium."""
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "neurona", "playground", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/"
     try:
-        for _ in range(300):
-            if proc.poll() is not None:
-                pytest.fail(f"neurona playground exited with {proc.returncode}: {proc.stdout.read()}")
-            try:
-                urllib.request.urlopen(url + "api/options", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("neurona playground did not answer within 30 s")
-        yield url
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            for _ in range(600):
+                if proc.poll() is not None:
+                    pytest.fail(f"neurona playground exited with {proc.returncode}: {proc.stdout.read()}")
+                try:
+                    urllib.request.urlopen(url + "api/options", timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                pytest.fail("neurona playground did not answer within 60 s")
+            yield url, browser
+            browser.close()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _boundary(page) -> str:
     return page.evaluate("document.getElementById('output').toDataURL()")
 
 
-def test_xor_learns_in_the_browser_and_the_exported_code_trains(server, browser, tmp_path):
+def test_xor_learns_in_the_browser_and_the_exported_code_trains(server_and_browser, tmp_path):
+    server, browser = server_and_browser
     page = browser.new_page(viewport={"width": 1366, "height": 768})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))

@@ -149,8 +149,15 @@ class Session:
         start = time.thread_time()
         for _ in range(self.settings.epochs_per_frame):
             self.train_epoch()
-            if self.diverged or time.thread_time() - start > CPU_PER_FRAME:
+            if self.diverged or self.converged or time.thread_time() - start > CPU_PER_FRAME:
                 break
+        if self.converged:
+            self.running = False  # the perceptron rule changes nothing more
+
+    @property
+    def converged(self) -> bool:
+        """The perceptron made no mistake in its last epoch (the rule stops changing the weights)."""
+        return self.perceptron is not None and self.perceptron.converged
 
     def _losses(self, Fx: np.ndarray, y: np.ndarray) -> float:
         if self.perceptron is not None:  # the perceptron's cost: the fraction misclassified
@@ -202,7 +209,7 @@ class Session:
             keep.append(len(self.train_loss) - 1)
         state: dict[str, Any] = {
             "type": "state", "settings": s.to_dict(), "epoch": self.epoch, "running": self.running,
-            "diverged": self.diverged,
+            "diverged": self.diverged, "converged": self.converged,
             "train_loss": self.train_loss[-1], "test_loss": self.test_loss[-1],
             "train_accuracy": self.accuracy(self.F_train, self.y_train),
             "test_accuracy": self.accuracy(self.F_test, self.y_test),

@@ -202,6 +202,8 @@ function render() {
   $("test-loss").textContent = fmt(state.test_loss);
   $("train-loss").textContent = fmt(state.train_loss);
   $("test-accuracy").textContent = `${(100 * state.test_accuracy).toFixed(1)} %`;
+  $("note").textContent = state.converged
+    ? `Converged at epoch ${state.epoch}: a whole pass over the training points without a mistake.` : "";
   const playing = state.running;
   $("play").classList.toggle("playing", playing);
   $("play").title = playing ? "Pause (space)" : "Play (space)";

@@ -5,6 +5,7 @@ import pytest
 
 import neurona as nr
 from neurona import nn
+from neurona.models.googlenet import INCEPTION
 
 ZOO = ["lenet5", "alexnet", "zfnet", "vgg11", "vgg16", "googlenet", "resnet18", "resnet34", "resnet50",
        "se_resnet", "resnet20"]
@@ -134,6 +135,59 @@ def test_vgg_full_width_counts_equal_pytorchs(depth, published):
     with nn.shapes_only():
         model = getattr(nr.models, f"vgg{depth}")((224, 224, 3), 1000)
     assert model.count_params() == reference == published
+
+
+def _torch_googlenet(torch, torchvision_style):
+    """GoogLeNet without auxiliary classifiers. torchvision_style: torchvision's googlenet(aux_logits=False),
+    whose convolutions are BasicConv2d (conv without bias, then BatchNorm) and whose "5x5" branch uses
+    3x3 kernels (a bug kept for its pretrained weights); otherwise the paper's: conv with bias then
+    ReLU, 5x5 kernels (its local response normalisation has no parameters)."""
+    tnn = torch.nn
+
+    def conv(cin, cout, k, stride=1):
+        if torchvision_style:
+            return tnn.Sequential(tnn.Conv2d(cin, cout, k, stride, k // 2, bias=False),
+                                  tnn.BatchNorm2d(cout, eps=0.001), tnn.ReLU(True))
+        return tnn.Sequential(tnn.Conv2d(cin, cout, k, stride, k // 2), tnn.ReLU(True))
+
+    class Inception(tnn.Module):
+        def __init__(self, cin, c1, r3, c3, r5, c5, pp):
+            super().__init__()
+            self.b1 = conv(cin, c1, 1)
+            self.b2 = tnn.Sequential(conv(cin, r3, 1), conv(r3, c3, 3))
+            self.b3 = tnn.Sequential(conv(cin, r5, 1), conv(r5, c5, 3 if torchvision_style else 5))
+            self.b4 = tnn.Sequential(tnn.MaxPool2d(3, 1, 1, ceil_mode=True), conv(cin, pp, 1))
+
+        def forward(self, x):
+            return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
+
+    layers, cin = [conv(3, 64, 7, 2), tnn.MaxPool2d(3, 2, ceil_mode=True), conv(64, 64, 1), conv(64, 192, 3),
+                   tnn.MaxPool2d(3, 2, ceil_mode=True)], 192
+    for stage in ("3a", "3b", "pool", "4a", "4b", "4c", "4d", "4e", "pool", "5a", "5b"):
+        if stage == "pool":
+            layers.append(tnn.MaxPool2d(3, 2, ceil_mode=True))
+            continue
+        sizes = INCEPTION[stage]
+        layers.append(Inception(cin, *sizes))
+        cin = sizes[0] + sizes[2] + sizes[4] + sizes[5]
+    layers += [tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Dropout(0.2), tnn.Linear(cin, 1000)]
+    return tnn.Sequential(*layers)
+
+
+def test_googlenet_count_equals_the_papers_layers_in_pytorch_and_differs_from_torchvisions_as_explained():
+    torch = pytest.importorskip("torch")
+    with torch.device("meta"):
+        paper = _torch_googlenet(torch, torchvision_style=False)
+        tv = _torch_googlenet(torch, torchvision_style=True)
+    with nn.shapes_only():
+        model = nr.models.googlenet((224, 224, 3), 1000)
+    assert model.count_params() == _torch_count(paper) == 6_998_552
+    assert _torch_count(tv) == 6_624_904  # torchvision's published googlenet count
+    # the two differences, counted from torchvision's layers: BatchNorm's gamma and beta replace a
+    # bias (+1 per conv output channel), and each "5x5" branch's 3x3 kernels have 16 fewer taps
+    norm_extra = sum(m.out_channels for m in tv.modules() if isinstance(m, torch.nn.Conv2d))
+    taps_saved = sum((25 - 9) * r5 * c5 for _, _, _, r5, c5, _ in INCEPTION.values())
+    assert _torch_count(tv) == model.count_params() + norm_extra - taps_saved
 
 
 # ---------------------------------------------------------------- every model: shape, learning, saving

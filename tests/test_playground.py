@@ -123,6 +123,17 @@ def test_the_perceptron_learns_and_but_never_xor():
     assert len(stuck.perceptron.trace) == 0  # the trace is dropped after each epoch: memory stays bounded
 
 
+def test_the_product_feature_lets_the_perceptron_solve_xor_and_squares_let_a_linear_model_solve_circles():
+    perceptron = Session(parse_settings({"dataset": "xor", "model": "perceptron", "features": ["x1", "x2", "x1*x2"]}))
+    for _ in range(30):
+        perceptron.train_epoch()
+    assert perceptron.converged and perceptron.train_loss[-1] == 0
+    linear = Session(parse_settings({"dataset": "circles", "hidden": [], "features": ["x1^2", "x2^2"]}))
+    for _ in range(40):
+        linear.train_epoch()
+    assert linear.accuracy(linear.F_test, linear.y_test) > 0.95
+
+
 def test_state_holds_decodable_maps_for_the_output_and_every_unit():
     session = Session(parse_settings({"hidden": [3, 2], "features": ["x1", "x2", "x1*x2"]}))
     state = session.state(full=True)
@@ -236,6 +247,19 @@ def test_sessions_are_bounded_and_end_with_their_tab(client):
 
 
 # --- packaging -----------------------------------------------------------------------------------
+
+def test_the_page_ships_as_package_data():
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["neurona"]
+    static = sorted((root / "neurona" / "playground" / "static").iterdir())
+    assert {p.name for p in static} >= {"index.html", "playground.js", "playground.css"}
+    for p in static:
+        assert any(fnmatch.fnmatch(f"playground/static/{p.name}", g) for g in globs), p.name
+
 
 def test_import_neurona_does_not_import_the_web_server():
     code = ("import sys, neurona, neurona.cli, neurona.playground; "

@@ -279,3 +279,31 @@ def test_load_state_dict_builds_an_unbuilt_model_from_the_shapes(tmp_path):
 def test_load_state_dict_without_kernels_to_build_from_still_says_build_first():
     with pytest.raises(RuntimeError, match="no weights yet"):
         nn.Sequential([nn.BatchNorm()]).load_state_dict({"0.gamma": np.ones(3), "0.beta": np.zeros(3)})
+
+
+def test_torch_and_keras_cross_entropy_orders_do_not_clash():
+    from neurona import losses
+    x, t = nr.tensor(rng.standard_normal((5, 3))), rng.integers(0, 3, 5)
+    torch_order = nn.CrossEntropyLoss()(x, t)  # (input, target)
+    keras_order = losses.SparseCategoricalCrossentropy(from_logits=True)(t, x)  # (y_true, y_pred)
+    assert torch_order.item() == keras_order.item()
+    with pytest.raises(ValueError, match="SparseCategoricalCrossentropy: expected y_true as integer labels"):
+        losses.SparseCategoricalCrossentropy(from_logits=True)(x, t)  # PyTorch's order into a Keras loss
+
+
+def test_dropout_takes_pytorch_p_beside_rate():
+    x = nr.tensor(np.ones((64, 32)))
+    masks = []
+    for layer in (nn.Dropout(p=0.3), nn.Dropout(0.3), nn.Dropout(rate=0.3, name="d")):
+        nr.manual_seed(1)
+        masks.append(layer(x).numpy())
+        assert layer.rate == 0.3 and layer.get_config()["rate"] == 0.3
+    np.testing.assert_array_equal(masks[0], masks[1])
+    np.testing.assert_array_equal(masks[0], masks[2])
+    assert nn.Dropout().rate == 0.5 and nn.Dropout(p=0.2, inplace=True).rate == 0.2  # PyTorch's defaults
+    with pytest.raises(ValueError, match=r"Dropout: p must be a number in \[0, 1\). Received: p=1.5"):
+        nn.Dropout(p=1.5)
+    with pytest.raises(ValueError, match="pass the rate once"):
+        nn.Dropout(0.2, p=0.2)
+    with pytest.raises(ValueError, match="rate must be a number"):
+        nn.Dropout("half")

@@ -134,13 +134,26 @@ class Reshape(Module):
 
 
 class Dropout(Module):
-    """Inverted dropout with probability ``rate`` in training; the identity in evaluation (see ``F.dropout``)."""
+    """Inverted dropout with probability ``rate`` in training; the identity in evaluation (see ``F.dropout``).
 
-    def __init__(self, rate: float, name: str | None = None) -> None:
+    PyTorch's spelling works too: ``nn.Dropout(p=0.5)``, and ``nn.Dropout()`` is p=0.5 as in PyTorch
+    (``inplace`` is accepted and ignored: neurona never overwrites a layer's input).
+    """
+
+    def __init__(self, rate: float | None = None, name: str | None = None, *, p: float | None = None,
+                 inplace: bool = False) -> None:
         super().__init__(name=name)
-        if not 0.0 <= rate < 1.0:
-            raise ValueError(f"Dropout: rate must be in [0, 1). Received: rate={rate}")
-        self.rate = float(rate)
+        if rate is not None and p is not None:
+            raise ValueError(f"Dropout: pass the rate once, as rate (Keras) or p (PyTorch). "
+                             f"Received: rate={rate}, p={p}")
+        what, value = ("p", p) if p is not None else ("rate", 0.5 if rate is None else rate)
+        try:
+            ok = 0.0 <= float(value) < 1.0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"Dropout: {what} must be a number in [0, 1). Received: {what}={value!r}")
+        self.rate = float(value)
 
     def forward(self, x: Any) -> Tensor:
         return F.dropout(x, self.rate, self.training)

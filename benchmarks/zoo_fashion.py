@@ -4,7 +4,8 @@
 
 trains ``nr.models.<model>`` (inputs rescaled to [0, 1]; with --augment random horizontal flips
 and shifts of up to 10%) with Adam and a cosine learning-rate decay, stops after --epochs or
-when the next epoch would pass --minutes, and prints the row: parameters, epochs, wall time,
+when the next epoch would pass --minutes (when the first epoch shows that fewer than --epochs
+fit, the cosine decay is shortened to end with the epochs that fit), and prints the row: parameters, epochs, wall time,
 test accuracy and the command. Baselines: ``--model random`` and ``--model darkness`` (the
 course's guess from the mean brightness: the class whose mean darkness is nearest), and
 ``--model svm`` (scikit-learn's SVC on --train-limit images). Besides the zoo, ``--model cnn_bn``
@@ -95,18 +96,24 @@ def main(argv: list[str] | None = None) -> None:
         front += [nn.RandomFlip("horizontal"), nn.RandomTranslation(0.1, 0.1)]
     model = nn.Sequential(front + [net])
     model.build((None, 28, 28, 1))
-    steps = args.epochs * math.ceil(len(x) / args.batch_size)
-    model.compile(nr.optim.Adam(lr=nr.optim.schedules.CosineDecay(args.lr, steps)), "cross_entropy", ["accuracy"])
+    per_epoch = math.ceil(len(x) / args.batch_size)
+    schedule = nr.optim.schedules.CosineDecay(args.lr, args.epochs * per_epoch)
+    model.compile(nr.optim.Adam(lr=schedule), "cross_entropy", ["accuracy"])
     xs, xts = x[..., None], xt[..., None]
-    start, cpu, done, last = time.perf_counter(), time.process_time(), 0, 0.0
-    for epoch in range(args.epochs):
+    start, cpu, done, epochs = time.perf_counter(), time.process_time(), 0, args.epochs
+    while done < epochs:
         t0 = time.perf_counter()
-        model.fit(xs, y, epochs=epoch + 1, initial_epoch=epoch, batch_size=args.batch_size, verbose=0)
-        done, last = epoch + 1, time.perf_counter() - t0
+        model.fit(xs, y, epochs=done + 1, initial_epoch=done, batch_size=args.batch_size, verbose=0)
         acc = model.evaluate(xts, yt, batch_size=500)
         acc = acc["accuracy"] if isinstance(acc, dict) else acc[1]
-        print(f"epoch {done}: {last:.0f} s, test accuracy {acc:.4f}", flush=True)
-        if time.perf_counter() - start + last > args.minutes * 60:
+        done, last = done + 1, time.perf_counter() - t0
+        print(f"epoch {done}: {last:.0f} s with the test, test accuracy {acc:.4f}", flush=True)
+        fit = done + int((args.minutes * 60 - (time.perf_counter() - start)) // last)
+        if done == 1 and fit < epochs:  # the budget holds fewer epochs: end the cosine decay with them
+            epochs = max(fit, 1)
+            schedule.decay_steps = epochs * per_epoch
+            print(f"--minutes {args.minutes:g} fits {epochs} epoch(s) at this speed: cosine decay over {epochs}")
+        if fit <= done:
             break
     wall = time.perf_counter() - start
     name = args.model + ("" if args.width is None else f" (width {args.width})") + (" + aug" if args.augment else "")

@@ -24,6 +24,7 @@ starlette = pytest.importorskip("starlette", reason="the playground extra (starl
 with warnings.catch_warnings():  # recent Starlette's notice that its TestClient will move to httpx2
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient  # noqa: E402
+    from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
 from neurona.playground.server import create_app  # noqa: E402
 
@@ -244,6 +245,14 @@ def test_sessions_are_bounded_and_end_with_their_tab(client):
     with client.websocket_connect("/ws") as d:  # the closed tabs' sessions are gone: room again
         assert d.receive_json()["type"] == "state"
         assert len(playground.sessions) == 1
+
+
+def test_pages_of_other_sites_cannot_open_a_session(client):
+    with pytest.raises(WebSocketDisconnect):
+        with client.websocket_connect("/ws", headers={"origin": "http://elsewhere.example"}) as ws:
+            ws.receive_json()
+    with client.websocket_connect("/ws", headers={"origin": "http://testserver"}) as ws:  # the page's own origin
+        assert ws.receive_json()["type"] == "state"
 
 
 # --- packaging -----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.responses import FileResponse, JSONResponse
@@ -63,6 +64,10 @@ class Playground:
         return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
 
     async def websocket(self, ws: WebSocket) -> None:
+        origin = ws.headers.get("origin")
+        if origin and urlsplit(origin).netloc != ws.headers.get("host"):
+            await ws.close(code=1008)  # another site's page in the user's browser: not ours to serve
+            return
         await ws.accept()
         if len(self.sessions) >= self.max_sessions:
             await ws.send_json({"type": "error", "message": f"too many open playground tabs: at most "

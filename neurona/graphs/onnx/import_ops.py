@@ -14,7 +14,7 @@ import numpy as np
 
 from ... import nn
 from ...functional.conv import same_pads
-from .importer import NCHW_VIEW, Held, Importer, ShapeOf, Zeros, set_weights
+from .import_values import NCHW_VIEW, Held, Importer, set_weights
 
 OPS: dict[str, Callable[..., Any]] = {}
 
@@ -28,7 +28,7 @@ def op(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return register
 
 
-def _call(layer: nn.Module, h: Held | list[Held]) -> Any:
+def call_layer(layer: nn.Module, h: Held | list[Held]) -> Any:
     return layer([x.sym for x in h] if isinstance(h, list) else h.sym)
 
 
@@ -88,7 +88,7 @@ def _activation(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held
         name = {(0.0, 1.0): "saturated_linear", (-1.0, 1.0): "hard_tanh"}.get(tuple(bounds))
     if name is None:
         raise imp.error(node, f"this form of {node.op_type} ({attrs}) has no neurona activation")
-    return _same_as(h, _call(nn.Activation(name, name=imp.layer_name(node)), h))
+    return _same_as(h, call_layer(nn.Activation(name, name=imp.layer_name(node)), h))
 
 
 @op("Softmax", "LogSoftmax")
@@ -100,7 +100,7 @@ def _softmax(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
     axis = attrs.get("axis", -1) % rank
     axis = h.perm[axis] if h.perm else axis
     cls = nn.Softmax if node.op_type == "Softmax" else nn.LogSoftmax
-    return Held(_call(cls(dim=axis if axis != rank - 1 else -1, name=imp.layer_name(node)), h), h.perm)
+    return Held(call_layer(cls(dim=axis if axis != rank - 1 else -1, name=imp.layer_name(node)), h), h.perm)
 
 
 # ---------------------------------------------------------------- dense
@@ -112,7 +112,7 @@ def _dense(imp: Importer, node: Any, h: Held, kernel: np.ndarray, bias: np.ndarr
     if h.perm is not None:
         raise imp.error(node, f"a matrix product on a tensor held with axes {h.perm} is not supported")
     layer = nn.Dense(kernel.shape[1], use_bias=bias is not None, name=imp.layer_name(node))
-    y = _call(layer, h)
+    y = call_layer(layer, h)
     set_weights(layer, kernel=kernel, **({"bias": np.broadcast_to(bias, kernel.shape[1:])} if bias is not None
                                           else {}))
     return Held(y)
@@ -167,12 +167,12 @@ def _conv(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
         if pads[0] == pads[1] and pads[2] == pads[3]:
             padding = [pads[0], pads[2]]
         else:
-            x = Held(_call(nn.ZeroPadding2D(((pads[0], pads[1]), (pads[2], pads[3])), name=imp.layer_name(node)), h),
-                     NCHW_VIEW)
+            zeros = nn.ZeroPadding2D(((pads[0], pads[1]), (pads[2], pads[3])), name=imp.layer_name(node))
+            x = Held(call_layer(zeros, h), NCHW_VIEW)
             padding = "valid"
     layer = nn.Conv2D(W.shape[0], (kh, kw), strides=stride, padding=padding, dilation_rate=dil,
                       use_bias=bias is not None, name=imp.layer_name(node))
-    y = _call(layer, x)
+    y = call_layer(layer, x)
     set_weights(layer, kernel=W.transpose(2, 3, 1, 0), **({"bias": bias} if bias is not None else {}))
     return Held(y, NCHW_VIEW)
 
@@ -193,7 +193,7 @@ def _conv_transpose(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> 
                                padding=[t, left], output_padding=out_pad if any(out_pad) else None,
                                dilation_rate=tuple(attrs.get("dilations", [1, 1])), use_bias=bias is not None,
                                name=imp.layer_name(node))
-    y = _call(layer, h)
+    y = call_layer(layer, h)
     set_weights(layer, kernel=W.transpose(2, 3, 0, 1), **({"bias": bias} if bias is not None else {}))
     return Held(y, NCHW_VIEW)
 
@@ -212,14 +212,14 @@ def _pool(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
     if padding is None:
         raise imp.error(node, f"pads {attrs.get('pads')} are not supported (none, or TensorFlow's 'same')")
     cls = nn.MaxPool2D if node.op_type == "MaxPool" else nn.AvgPool2D
-    return Held(_call(cls(pool, strides=stride, padding=padding, name=imp.layer_name(node)), h), NCHW_VIEW)
+    return Held(call_layer(cls(pool, strides=stride, padding=padding, name=imp.layer_name(node)), h), NCHW_VIEW)
 
 
 @op("GlobalAveragePool", "GlobalMaxPool")
 def _global_pool(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
     h = _image(imp, node)
     cls = nn.GlobalAvgPool2D if node.op_type == "GlobalAveragePool" else nn.GlobalMaxPool2D
-    return Held(_call(cls(keepdims=True, name=imp.layer_name(node)), h), NCHW_VIEW)
+    return Held(call_layer(cls(keepdims=True, name=imp.layer_name(node)), h), NCHW_VIEW)
 
 
 @op("Pad")
@@ -231,7 +231,7 @@ def _pad(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
             any(pads[i] for i in (0, 1, 4, 5)) or min(pads) < 0:
         raise imp.error(node, f"only zero padding of the image's height and width is imported. Received: pads={pads}")
     layer = nn.ZeroPadding2D(((pads[2], pads[6]), (pads[3], pads[7])), name=imp.layer_name(node))
-    return Held(_call(layer, h), NCHW_VIEW)
+    return Held(call_layer(layer, h), NCHW_VIEW)
 
 
 @op("Resize", "Upsample")
@@ -251,7 +251,7 @@ def _resize(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
     else:
         raise imp.error(node, f"mode {mode!r} with {coords!r} coordinates has no neurona up-sampling")
     layer = nn.UpSampling2D(tuple(int(s) for s in scales[2:]), interpolation=interpolation, name=imp.layer_name(node))
-    return Held(_call(layer, h), NCHW_VIEW)
+    return Held(call_layer(layer, h), NCHW_VIEW)
 
 
 @op("BatchNormalization")
@@ -265,7 +265,7 @@ def _batch_norm(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held
                               zip(node.input[1:5], ("scale", "bias", "mean", "variance")))
     layer = nn.BatchNorm(momentum=float(attrs.get("momentum", 0.9)), epsilon=float(attrs.get("epsilon", 1e-5)),
                          name=imp.layer_name(node))
-    y = _call(layer, h)
+    y = call_layer(layer, h)
     set_weights(layer, gamma=gamma, beta=beta, moving_mean=mean, moving_variance=var)
     return Held(y, h.perm)
 
@@ -279,165 +279,9 @@ def _layer_norm(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held
     beta = imp.const(node.input[2], node, "the bias") if len(node.input) > 2 and node.input[2] else None
     layer = nn.LayerNorm(epsilon=float(attrs.get("epsilon", 1e-5)), center=beta is not None,
                          name=imp.layer_name(node))
-    y = _call(layer, h)
+    y = call_layer(layer, h)
     set_weights(layer, gamma=gamma, **({"beta": beta} if beta is not None else {}))
     return Held(y)
-
-
-# ---------------------------------------------------------------- shapes
-@op("Flatten")
-def _flatten(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
-    h = imp.held(node.input[0], node)
-    if attrs.get("axis", 1) != 1:
-        raise imp.error(node, f"only Flatten with axis=1 is imported. Received: axis={attrs.get('axis')}")
-    return _flatten_to_rows(imp, node, h)
-
-
-def _flatten_to_rows(imp: Importer, node: Any, h: Held) -> Held:
-    if h.features is not None or (h.perm is not None and h.perm != NCHW_VIEW):
-        raise imp.error(node, f"cannot flatten a tensor held with axes {h.perm}")
-    y = _call(nn.Flatten(name=imp.layer_name(node)), h)
-    if h.perm == NCHW_VIEW:
-        H, W, C = h.shape[1:]
-        if H * W > 1:  # ONNX feature (c, i, j) is neurona feature (i, j, c)
-            return Held(y, None, np.arange(H * W * C).reshape(H, W, C).transpose(2, 0, 1).ravel())
-    return Held(y)
-
-
-@op("Reshape")
-def _reshape(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
-    h = imp.held(node.input[0], node)
-    target = imp.values.get(node.input[1])
-    dims = target.dims if isinstance(target, ShapeOf) else [int(d) for d in imp.const(node.input[1], node, "shape")]
-    dims = [None if d is None else int(d) for d in dims]
-    if len(dims) == 2 and dims[0] in (None, 0, -1) and (dims[1] == -1 or dims[1] == int(np.prod(h.shape[1:]))):
-        return _flatten_to_rows(imp, node, h)
-    if len(h.shape) == 2 and h.perm is None and h.features is None and len(dims) == 4 and dims[2:] == [1, 1] \
-            and dims[1] == h.shape[1]:  # (N, C) -> (N, C, 1, 1): channel weights to scale an image with (SE blocks)
-        return Held(_call(nn.Reshape((1, 1, h.shape[1]), name=imp.layer_name(node)), h), NCHW_VIEW)
-    if h.perm is not None or h.features is not None or dims[0] not in (None, 0, -1):
-        raise imp.error(node, f"only reshapes that keep the batch axis of a channels-last tensor are imported. "
-                              f"Received: shape {dims}")
-    return Held(_call(nn.Reshape(tuple(dims[1:]), name=imp.layer_name(node)), h))
-
-
-@op("Transpose")
-def _transpose(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
-    h = imp.held(node.input[0], node)
-    rank = len(h.shape)
-    perm = attrs.get("perm", list(range(rank))[::-1])
-    old = h.perm or tuple(range(rank))
-    new = tuple(old[p] for p in perm)
-    if h.features is not None or perm[0] != 0 and rank != 3:
-        raise imp.error(node, f"a transpose {perm} that moves the batch axis is not imported")
-    return Held(h.sym, None if new == tuple(range(rank)) else new, None, h.kind, h.reversed)
-
-
-@op("Squeeze")
-def _squeeze(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
-    """Squeezes of a recurrent operator's outputs: (T, 1, N, H) -> (T, N, H) and (1, N, H) -> (N, H)."""
-    h = imp.held(node.input[0], node)
-    axes = attrs.get("axes")
-    if axes is None and len(node.input) > 1:
-        axes = [int(a) for a in imp.const(node.input[1], node, "the axes")]
-    if h.kind == "rnn_sequence" and list(axes or []) == [1]:
-        return Held(h.sym, (1, 0, 2))
-    if h.kind == "rnn_state" and list(axes or []) == [0]:
-        return Held(h.sym)
-    raise imp.error(node, "only the Squeeze of a recurrent operator's outputs is imported")
-
-
-@op("Slice")
-def _slice(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
-    """Reversing the time axis of a sequence (before a recurrent layer: neurona's go_backwards)."""
-    h = imp.held(node.input[0], node)
-    parts = [imp.const(n, node, "slice bounds") if n else None for n in list(node.input[1:5]) + [""] * 4][:4]
-    starts, ends, axes, steps = parts
-    time_axis = h.perm.index(1) if h.perm else 1
-    if h.perm in (None, (1, 0, 2)) and len(h.shape) == 3 and steps is not None and list(steps) == [-1] and \
-            axes is not None and list(axes) == [time_axis] and int(starts[0]) == -1 and int(ends[0]) <= -(2**31):
-        return Held(h.sym, h.perm, None, "", not h.reversed)
-    raise imp.error(node, "only the reversal of a sequence's time axis is imported")
-
-
-@op("Shape")
-def _shape(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> ShapeOf:
-    h = imp.held(node.input[0], node)
-    dims = [None] + list(h.shape[1:])
-    if h.perm:
-        dims = [dims[p] for p in h.perm]
-    return ShapeOf(dims)
-
-
-@op("Gather")
-def _gather(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Any:
-    """Picking entries of a shape, or an embedding look-up (a constant table indexed by ids)."""
-    data = imp.values.get(node.input[0])
-    axis = attrs.get("axis", 0)
-    if isinstance(data, ShapeOf):
-        idx = imp.const(node.input[1], node, "the index")
-        picked = [data.dims[int(i)] for i in np.atleast_1d(idx)]
-        return ShapeOf(picked, scalar=idx.ndim == 0)
-    if isinstance(data, np.ndarray) and data.ndim == 2 and axis == 0:
-        ids = imp.held(node.input[1], node)
-        layer = nn.Embedding(data.shape[0], data.shape[1], name=imp.layer_name(node))
-        y = _call(layer, ids)
-        set_weights(layer, embeddings=data)
-        return Held(y)
-    raise imp.error(node, "only embedding look-ups and shape arithmetic are imported")
-
-
-@op("Unsqueeze")
-def _unsqueeze(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Any:
-    data = imp.values.get(node.input[0])
-    if isinstance(data, ShapeOf) and data.scalar:
-        return ShapeOf(data.dims)
-    if isinstance(data, np.ndarray):
-        axes = attrs.get("axes")
-        if axes is None:
-            axes = [int(a) for a in imp.const(node.input[1], node, "the axes")]
-        return np.expand_dims(data, tuple(axes))
-    raise imp.error(node, "only the Unsqueeze of constants and shapes is imported")
-
-
-@op("Concat")
-def _concat(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Any:
-    values = [imp.values.get(n) for n in node.input]
-    if any(isinstance(v, ShapeOf) for v in values) and all(isinstance(v, (ShapeOf, np.ndarray)) for v in values):
-        dims: list[Any] = []
-        for v in values:
-            dims += v.dims if isinstance(v, ShapeOf) else [int(d) for d in v.reshape(-1)]
-        return ShapeOf(dims)
-    if all(isinstance(v, np.ndarray) for v in values):
-        return np.concatenate(values, axis=attrs.get("axis", 0))
-    held = [imp.held(n, node) for n in node.input]
-    if len({h.perm for h in held}) != 1 or any(h.features is not None for h in held):
-        raise imp.error(node, "the inputs are held in different layouts")
-    rank = len(held[0].shape)
-    axis = attrs["axis"] % rank
-    axis = held[0].perm[axis] if held[0].perm else axis
-    return Held(_call(nn.Concatenate(axis=axis if axis != rank - 1 else -1, name=imp.layer_name(node)), held),
-                held[0].perm)
-
-
-@op("Constant")
-def _constant(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> np.ndarray:
-    value = attrs.get("value")
-    if value is None:
-        raise imp.error(node, "only Constant with a tensor value is imported")
-    return imp.onnx.numpy_helper.to_array(value)
-
-
-@op("ConstantOfShape")
-def _constant_of_shape(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Any:
-    shape = imp.values.get(node.input[0])
-    value = attrs.get("value")
-    fill = imp.onnx.numpy_helper.to_array(value).reshape(-1)[0] if value is not None else 0
-    if isinstance(shape, ShapeOf) and fill == 0:
-        return Zeros(shape)
-    if isinstance(shape, np.ndarray):
-        return np.full([int(d) for d in shape], fill)
-    raise imp.error(node, "only zeros of a computed shape (a recurrent layer's initial state) are imported")
 
 
 # ---------------------------------------------------------------- elementwise arithmetic
@@ -454,15 +298,15 @@ def _arithmetic(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Any:
         cls = {"Add": nn.Add, "Sub": nn.Subtract, "Mul": nn.Multiply}.get(node.op_type)
         if cls is None:
             raise imp.error(node, "dividing two computed tensors has no neurona layer")
-        return _same_as(a, _call(cls(name=imp.layer_name(node)), [a, b]))
+        return _same_as(a, call_layer(cls(name=imp.layer_name(node)), [a, b]))
     const_first = isinstance(a, np.ndarray)
     h, c = (b, a) if const_first else (a, b)
     if not isinstance(h, Held) or not isinstance(c, np.ndarray):
         raise imp.error(node, "expected tensors or constants")
     c = c.astype(np.float64)
     if c.size == 1:
-        return _same_as(h, _call(_rescaling(imp, node, float(c.reshape(-1)[0]), const_first), h))
-    return _same_as(h, _call(_normalization(imp, node, h, c, const_first), h))
+        return _same_as(h, call_layer(_rescaling(imp, node, float(c.reshape(-1)[0]), const_first), h))
+    return _same_as(h, call_layer(_normalization(imp, node, h, c, const_first), h))
 
 
 def _broadcast_pixels(imp: Importer, node: Any, a: Held, b: Held) -> tuple[Held, Held]:
@@ -472,7 +316,7 @@ def _broadcast_pixels(imp: Importer, node: Any, a: Held, b: Held) -> tuple[Held,
     big, small = (a, b) if b.shape[1:3] == (1, 1) else (b, a)
     if small.shape[1:3] != (1, 1) or small.shape[3] != big.shape[3]:
         return a, b
-    spread = Held(_call(nn.UpSampling2D(big.shape[1:3], name=imp.layer_name(node)), small), small.perm)
+    spread = Held(call_layer(nn.UpSampling2D(big.shape[1:3], name=imp.layer_name(node)), small), small.perm)
     return (big, spread) if big is a else (spread, big)
 
 
@@ -525,70 +369,4 @@ def _merge(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
     cls = {"Sum": nn.Add, "Mean": nn.Average, "Max": nn.Maximum, "Min": nn.Minimum}[node.op_type]
     if len(held) == 1:
         return held[0]
-    return _same_as(held[0], _call(cls(name=imp.layer_name(node)), held))
-
-
-# ---------------------------------------------------------------- recurrent operators
-_CELL = {"Tanh": "tanh", "Sigmoid": "sigmoid", "Relu": "relu"}
-_GATES = {"RNN": [0], "GRU": [0, 1, 2], "LSTM": [0, 2, 3, 1]}  # neurona's gate g is ONNX's block _GATES[g]
-
-
-def _blocks(a: np.ndarray, order: list[int], units: int) -> np.ndarray:
-    return np.concatenate([a[..., g * units:(g + 1) * units] for g in order], axis=-1)
-
-
-@op("RNN", "LSTM", "GRU")
-def _recurrent(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> list[Any]:
-    kind = node.op_type
-    h = imp.held(node.input[0], node)
-    if attrs.get("layout", 0) != 0 or h.perm != (1, 0, 2) or h.features is not None:
-        raise imp.error(node, "expected a sequence (T, N, F) transposed from a batch (N, T, F) (layout 0)")
-    if attrs.get("direction", "forward") != "forward" or attrs.get("clip") or attrs.get("input_forget"):
-        raise imp.error(node, "only forward recurrences without clip or input_forget are imported")
-    for i in range(4, len(node.input)):  # sequence_lens, initial states (zeros only), peepholes
-        if node.input[i] and not isinstance(imp.values.get(node.input[i]), Zeros):
-            value = imp.values.get(node.input[i])
-            if not (isinstance(value, np.ndarray) and i != 4 and not value.any()):
-                raise imp.error(node, f"input {i} (sequence lengths, initial state or peepholes) is not imported")
-    units = int(attrs["hidden_size"])
-    order = _GATES[kind]
-    gates = len(order)
-    acts = [_CELL.get(a) for a in attrs.get("activations", [])] or None
-    defaults = {"RNN": ["tanh"], "GRU": ["sigmoid", "tanh"], "LSTM": ["sigmoid", "tanh", "tanh"]}[kind]
-    acts = acts or defaults
-    if None in acts or (kind == "LSTM" and acts[1] != acts[2]):
-        raise imp.error(node, f"activations {attrs.get('activations')} have no neurona recurrent layer")
-    W, R = (imp.const(n, node, what)[0] for n, what in zip(node.input[1:3], ("W", "R")))
-    B = imp.const(node.input[3], node, "B")[0] if len(node.input) > 3 and node.input[3] else None
-    kernel, recurrent = _blocks(W.T, order, units), _blocks(R.T, order, units)
-    outputs = [n if imp.used(n) else "" for n in node.output]
-    sequences = bool(outputs[0])
-    states = [bool(o) for o in outputs[1:]]
-    # neurona gives (output, h[, c]) with return_state, else the sequence or the last h alone
-    return_state = (sequences and any(states)) or (kind == "LSTM" and states[1])
-    common = {"return_sequences": sequences, "return_state": return_state, "go_backwards": h.reversed,
-              "name": imp.layer_name(node)}
-    if kind == "LSTM":
-        layer = nn.LSTM(units, activation=acts[1], recurrent_activation=acts[0], **common)
-    elif kind == "GRU":
-        layer = nn.GRU(units, activation=acts[1], recurrent_activation=acts[0],
-                       reset_after=bool(attrs.get("linear_before_reset", 0)), **common)
-    else:
-        layer = nn.SimpleRNN(units, activation=acts[0], **common)
-    out = _call(layer, h)
-    weights = {"kernel": kernel, "recurrent_kernel": recurrent}
-    if B is None:
-        B = np.zeros(2 * gates * units)
-    wb, rb = _blocks(B[:gates * units], order, units), _blocks(B[gates * units:], order, units)
-    weights["bias"] = np.stack([wb, rb]) if kind == "GRU" and layer.reset_after else wb + rb
-    set_weights(layer, **weights)
-    outs = list(out) if isinstance(out, (list, tuple)) else [out]
-    seq = Held(outs[0], None, None, "rnn_sequence") if sequences else None
-    if return_state:
-        state_syms = outs[1:]
-    else:
-        state_syms = [outs[0]] if not sequences else []
-    results: list[Any] = [seq]
-    for i, used in enumerate(states):
-        results.append(Held(state_syms[i], None, None, "rnn_state") if used and i < len(state_syms) else None)
-    return results
+    return _same_as(held[0], call_layer(cls(name=imp.layer_name(node)), held))

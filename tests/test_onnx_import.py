@@ -1,0 +1,156 @@
+"""``nr.load_onnx``: files exported by PyTorch and by neurona become neurona models with the same outputs,
+which train, save and export again."""
+
+import io
+import warnings
+
+import numpy as np
+import pytest
+
+import neurona as nr
+from neurona import nn
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+torch = pytest.importorskip("torch")
+
+from neurona.graphs.onnx import OnnxImportError, to_onnx  # noqa: E402
+
+
+def torch_to_onnx(module, example):
+    """A torch module as ONNX bytes (the TorchScript exporter, dynamo=False: no extra package), batch axis free."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy exporter announces its deprecation
+        torch.onnx.export(module.eval(), example, buffer, dynamo=False, opset_version=17, input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0: "N"}, "y": {0: "N"}})
+    return buffer.getvalue()
+
+
+def torch_cnn():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 6, 3, padding=1), torch.nn.BatchNorm2d(6), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(6, 8, 3, stride=2), torch.nn.Tanh(), torch.nn.Dropout(0.3),
+        torch.nn.Flatten(), torch.nn.Linear(8 * 2 * 2, 16), torch.nn.BatchNorm1d(16), torch.nn.Sigmoid(),
+        torch.nn.Linear(16, 4))  # the exporter folds BatchNorm2d into the convolution; BatchNorm1d stays
+    with torch.no_grad():  # running statistics that are not the defaults, so eval-mode BatchNorm shows
+        for bn in (net[1], net[9]):
+            bn.running_mean.uniform_(-0.5, 0.5)
+            bn.running_var.uniform_(0.5, 2.0)
+    return net
+
+
+def test_a_pytorch_cnn_imports_channels_last_with_the_same_outputs(tmp_path):
+    net = torch_cnn()
+    path = tmp_path / "cnn.onnx"
+    path.write_bytes(torch_to_onnx(net, torch.zeros(1, 3, 10, 10)))
+    model = nr.load_onnx(str(path))
+    assert isinstance(model, nn.Model) and model.input_shape == (None, 10, 10, 3)  # NCHW file, NHWC model
+    x = np.random.default_rng(0).standard_normal((5, 3, 10, 10)).astype(np.float32)
+    with torch.no_grad():
+        want = net(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model.predict(x.transpose(0, 2, 3, 1)), want, rtol=1e-4, atol=1e-5)
+    kinds = {type(layer).__name__ for layer in model.layers}
+    assert {"Conv2D", "BatchNorm", "MaxPool2D", "Flatten", "Dense"} <= kinds
+
+
+def test_a_pytorch_mlp_imports_and_fine_tunes():
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 12), torch.nn.ReLU(), torch.nn.Linear(12, 12), torch.nn.LeakyReLU(),
+                              torch.nn.Linear(12, 3), torch.nn.LogSoftmax(dim=1))
+    model = nr.load_onnx(onnx.load_from_string(torch_to_onnx(net, torch.zeros(2, 6))))
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((64, 6)).astype(np.float32)
+    with torch.no_grad():
+        want = net(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model.predict(x), want, rtol=1e-4, atol=1e-5)
+    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0)  # three classes the random net does not know
+    model.compile(optimizer=nr.optim.Adam(lr=0.01), loss=nn.NLLLoss())  # the file ends in LogSoftmax
+    before = model.evaluate(x, y)
+    model.fit(x, y, epochs=10, batch_size=16, verbose=0)
+    assert model.evaluate(x, y) < 0.8 * before
+
+
+ROUND_TRIP = [
+    ("cnn", lambda: nr.models.get("cnn", (12, 12, 1), 4)),
+    ("resnet18", lambda: nr.models.get("resnet18", (64, 64, 3), 4, width=1 / 32)),
+    ("se_resnet", lambda: nr.models.get("se_resnet", (8, 8, 3), 4, width=1 / 8, ratio=4)),
+    ("googlenet", lambda: nr.models.get("googlenet", (16, 16, 3), 4, width=1 / 16)),
+    ("unet", lambda: nr.models.get("unet", (16, 16, 1), 2, width=1 / 16)),
+]
+
+
+@pytest.mark.parametrize("name,make", ROUND_TRIP, ids=[n for n, _ in ROUND_TRIP])
+def test_neurona_to_onnx_to_neurona_gives_the_same_outputs(name, make):
+    from test_onnx_export import liven
+
+    rng = np.random.default_rng(2)
+    model = liven(make(), rng)
+    back = nr.load_onnx(to_onnx(model))
+    x = rng.standard_normal((3, *model.input_shape[1:])).astype(np.float32)
+    np.testing.assert_allclose(back.predict(x), model.predict(x), rtol=1e-4, atol=1e-5)
+    assert back.count_params() == model.count_params()
+
+
+def test_recurrent_and_preprocessing_round_trip_and_train(tmp_path):
+    from test_onnx_export import liven
+
+    rng = np.random.default_rng(3)
+    norm = nn.Normalization()
+    series = rng.standard_normal((48, 6, 3)).astype(np.float32) * [4.0, 1.0, 0.2] + [10.0, -2.0, 0.0]
+    norm.adapt(series)
+    model = nn.Sequential([norm, nn.LSTM(5, return_sequences=True, go_backwards=True), nn.GRU(4, return_sequences=True),
+                           nn.SimpleRNN(4), nn.Dense(2)])
+    model.build((None, 6, 3))
+    liven(model, rng)
+    model.export(str(tmp_path / "rnn.onnx"))
+    back = nr.load_onnx(str(tmp_path / "rnn.onnx"))
+    np.testing.assert_allclose(back.predict(series), model.predict(series), rtol=1e-4, atol=1e-5)
+    back.save(str(tmp_path / "back.neurona"))  # an imported model is an ordinary one
+    again = nr.load_model(str(tmp_path / "back.neurona"))
+    np.testing.assert_array_equal(again.predict(series), back.predict(series))
+    target = series[:, -1, :2] * 0.1
+    back.compile(optimizer=nr.optim.Adam(lr=0.01), loss="mse")
+    before = back.evaluate(series, target)
+    back.fit(series, target, epochs=8, batch_size=16, verbose=0)
+    assert back.evaluate(series, target) < 0.8 * before
+
+
+def test_an_operator_without_a_layer_is_named():
+    x = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", 4])
+    y = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["N", 4])
+    graph = onnx.helper.make_graph([onnx.helper.make_node("Cos", ["x"], ["y"], name="wave")], "g", [x], [y])
+    with pytest.raises(OnnxImportError, match=r"node 'wave' uses operator Cos, which has no neurona layer"):
+        nr.load_onnx(onnx.helper.make_model(graph))
+    grouped = torch.nn.Sequential(torch.nn.Conv2d(4, 4, 3, groups=2))
+    with pytest.raises(OnnxImportError, match=r"\(Conv\): grouped convolution \(group=2\)"):
+        nr.load_onnx(onnx.load_from_string(torch_to_onnx(grouped, torch.zeros(1, 4, 6, 6))))
+
+
+class TorchTagger(torch.nn.Module):
+    """Embedding, an LSTM and a second recurrent layer whose last hidden state feeds a linear layer."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 4)
+        self.lstm = torch.nn.LSTM(4, 5, batch_first=True)
+        self.cell = cell(5, 3, batch_first=True)
+        self.fc = torch.nn.Linear(3, 2)
+
+    def forward(self, ids):
+        y, _ = self.lstm(self.embed(ids))
+        _, h = self.cell(y)
+        return self.fc((h[0] if isinstance(h, tuple) else h)[-1])
+
+
+@pytest.mark.parametrize("cell,layer", [(torch.nn.RNN, "SimpleRNN"), (torch.nn.LSTM, "LSTM"), (torch.nn.GRU, "GRU")])
+def test_pytorch_recurrent_models_import_with_their_gate_order(cell, layer):
+    torch.manual_seed(3)
+    net = TorchTagger(cell)
+    model = nr.load_onnx(onnx.load_from_string(torch_to_onnx(net, torch.zeros(2, 6, dtype=torch.long))))
+    assert [type(m).__name__ for m in model.layers] == ["Input", "Embedding", "LSTM", layer, "Dense"]
+    ids = np.random.default_rng(4).integers(0, 20, (5, 6))
+    with torch.no_grad():
+        want = net.eval()(torch.from_numpy(ids)).numpy()
+    np.testing.assert_allclose(model.predict(ids), want, rtol=1e-4, atol=1e-5)

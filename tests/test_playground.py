@@ -135,6 +135,19 @@ def test_the_product_feature_lets_the_perceptron_solve_xor_and_squares_let_a_lin
     assert linear.accuracy(linear.F_test, linear.y_test) > 0.95
 
 
+def test_the_loss_history_stays_bounded_and_ends_at_the_current_epoch(monkeypatch):
+    from neurona.playground import session as module
+
+    monkeypatch.setattr(module, "HISTORY", 5)
+    session = Session(parse_settings({"dataset": "xor", "model": "perceptron", "points": 20}))
+    for _ in range(60):
+        session.train_epoch()
+    epochs = session.curve_epochs
+    assert len(epochs) <= 4 * 5 + 1 and epochs[0] == 0 and epochs[-1] == 60 and epochs == sorted(set(epochs))
+    curve = session.state()["curve"]
+    assert len(curve["epoch"]) <= 6 and curve["epoch"][-1] == 60 and curve["test"][-1] == session.test_loss[-1]
+
+
 def test_state_holds_decodable_maps_for_the_output_and_every_unit():
     session = Session(parse_settings({"hidden": [3, 2], "features": ["x1", "x2", "x1*x2"]}))
     state = session.state(full=True)

@@ -98,7 +98,7 @@ class Session:
         self.extent = float(min(max(np.ceil(np.abs(X).max() * 1.1 * 2) / 2, 1.5), 4.0))
         self.rng = np.random.default_rng(s.seed)  # batch order, as in the exported script
         backend.manual_seed(s.seed)
-        self.epoch, self.train_loss, self.test_loss = 0, [], []
+        self.epoch, self.train_loss, self.test_loss, self.curve_epochs = 0, [], [], []
         self.diverged = False
         if s.model == "perceptron":
             self.perceptron = Perceptron(len(s.features), lr=s.lr)
@@ -159,7 +159,7 @@ class Session:
         """The perceptron made no mistake in its last epoch (the rule stops changing the weights)."""
         return self.perceptron is not None and self.perceptron.converged
 
-    def _losses(self, Fx: np.ndarray, y: np.ndarray) -> float:
+    def _loss_on(self, Fx: np.ndarray, y: np.ndarray) -> float:
         if self.perceptron is not None:  # the perceptron's cost: the fraction misclassified
             return float(np.mean(self.perceptron.predict(Fx) != y)) if len(y) else 0.0
         self.model.eval()
@@ -167,8 +167,12 @@ class Session:
             return float(self.loss(self.model(Tensor(Fx)), self.targets(y)).item())
 
     def _record(self) -> None:
-        self.train_loss.append(self._losses(self.F_train, self.y_train))
-        self.test_loss.append(self._losses(self.F_test, self.y_test))
+        self.train_loss.append(self._loss_on(self.F_train, self.y_train))
+        self.test_loss.append(self._loss_on(self.F_test, self.y_test))
+        self.curve_epochs.append(self.epoch)
+        if len(self.curve_epochs) > 4 * HISTORY:  # a tab left playing for hours: keep every other epoch
+            for values in (self.train_loss, self.test_loss, self.curve_epochs):
+                values[:] = values[:-1:2] + values[-1:]
         if not (np.isfinite(self.train_loss[-1]) and np.isfinite(self.test_loss[-1])):
             self.diverged, self.running = True, False
 
@@ -213,7 +217,7 @@ class Session:
             "train_loss": self.train_loss[-1], "test_loss": self.test_loss[-1],
             "train_accuracy": self.accuracy(self.F_train, self.y_train),
             "test_accuracy": self.accuracy(self.F_test, self.y_test),
-            "curve": {"epoch": keep, "train": [self.train_loss[i] for i in keep],
+            "curve": {"epoch": [self.curve_epochs[i] for i in keep], "train": [self.train_loss[i] for i in keep],
                       "test": [self.test_loss[i] for i in keep]},
             "output": _encode(out), "grid": GRID, "unit_grid": UNIT_GRID,
             "units": [[_encode(col) for col in _scaled(h).T] for h in hidden],

@@ -17,7 +17,7 @@ from neurona import functional as F
 from neurona.kernels import compiled
 from neurona.kernels import im2col as im2col_module
 from neurona.kernels.convolution import ConvGeometry
-from neurona.kernels.im2col import col2im, im2col, pad
+from neurona.kernels.im2col import col2im, im2col, pad, patches
 from neurona.testing import gradcheck
 
 needs_numba = pytest.mark.skipif(not compiled.enabled(), reason="numba is not installed (or NEURONA_NUMBA=0)")
@@ -51,6 +51,27 @@ def test_compiled_col2im_gives_the_twins_bits(case, dtype, rng):
     assert fast.dtype == twin.dtype == dtype
     np.testing.assert_array_equal(fast, twin)
 
+
+
+# (x shape, kernel, stride, dilation, pads (top, bottom, left, right), ones column, pool-major rows)
+PATCH_CASES = [
+    ((2, 7, 7, 8), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), True, False),     # "same", with the bias column
+    ((2, 9, 8, 8), (3, 3), (2, 2), (1, 1), (0, 1, 0, 1), False, False),    # stride 2, TensorFlow's "same"
+    ((2, 10, 11, 16), (3, 2), (1, 2), (2, 1), (2, 1, 0, 3), True, True),  # dilation, pooling-window order
+    ((1, 7, 7, 8), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), False, True),     # pooling-window order, odd output
+]
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", PATCH_CASES)
+def test_compiled_im2col_gives_the_twins_matrix(case, dtype, rng):
+    shape, k, s, d, pads, ones, pool_major = case
+    x = rng.standard_normal(shape).astype(dtype)
+    out_hw = tuple((shape[1 + i] + pads[2 * i] + pads[2 * i + 1] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in (0, 1))
+    twin = patches(x, pads, k, out_hw, s, d, ones, pool_major, compiled=False)
+    np.testing.assert_array_equal(patches(x, pads, k, out_hw, s, d, ones, pool_major, compiled=True), twin)
+    np.testing.assert_array_equal(twin, im2col(pad(x, pads), k, out_hw, s, d, ones, pool_major))
 
 @pytest.mark.parametrize("case", COL2IM_CASES)
 def test_col2im_is_the_adjoint_of_im2col(case, rng):

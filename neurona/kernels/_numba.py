@@ -59,3 +59,47 @@ def col2im_gather(cols, gx, kh, kw, sh, sw, dh, dw, top, left, first):  # pragma
                         src = cols[n, i, j, t]
                         for c in range(C):
                             out[c] += src[c]
+
+
+
+@jit
+def im2col_rows(x, cols, kh, kw, sh, sw, dh, dw, top, left, Ho, Wo, pool_major):  # pragma: no cover - compiled
+    """cols[r, (a*kw + b)*C + c] = x[n, i*sh + a*dh - top, j*sw + b*dw - left, c] (0 where that falls
+    outside x) for output pixel (i, j) of image n at row r, then 1 in a last column past kh*kw*C if
+    cols has one: the twin of ``im2col.im2col(pad(x, pads), ...)``, the same copies in one pass,
+    without the padded copy of x.
+
+    Rows in image order (n, i, j), or with ``pool_major`` in 2x2-pooling-window order
+    (p, q, n, i2, j2) for pixel (2*i2 + p, 2*j2 + q), an odd last row or column left out.
+    x (N, H, W, C), cols (rows, kh*kw*C [+ 1]).
+    """
+    N, H, W, C = x.shape
+    K = kh * kw * C
+    Ho2, Wo2 = Ho // 2, Wo // 2
+    for n in range(N):
+        for i in range(Ho):
+            if pool_major and i >= 2 * Ho2:
+                break
+            for j in range(Wo):
+                if pool_major:
+                    if j >= 2 * Wo2:
+                        break
+                    r = (((i % 2) * 2 + j % 2) * N + n) * Ho2 * Wo2 + (i // 2) * Wo2 + j // 2
+                else:
+                    r = (n * Ho + i) * Wo + j
+                row = cols[r]
+                for a in range(kh):
+                    y = i * sh + a * dh - top
+                    inside = 0 <= y < H
+                    for b in range(kw):
+                        u = j * sw + b * dw - left
+                        o = (a * kw + b) * C
+                        if inside and 0 <= u < W:
+                            src = x[n, y, u]
+                            for c in range(C):
+                                row[o + c] = src[c]
+                        else:
+                            for c in range(C):
+                                row[o + c] = 0.0
+                for c in range(K, cols.shape[1]):
+                    row[c] = 1.0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..backend import get_array_module
-from .im2col import Pads, Pair, col2im, im2col, pad
+from .im2col import COMPILED_MIN_PATCHES, Pads, Pair, col2im, pad, patches
 from .threads import batch_chunk
 
 
@@ -35,6 +35,7 @@ class ConvGeometry:
     chunk: int
     pool_major: bool
     bias_column: bool
+    large: bool = False  # enough patch values in the layer to repay loading the compiled im2col
 
     @classmethod
     def of(cls, x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, pads: Pads, dilation: Pair,
@@ -46,7 +47,8 @@ class ConvGeometry:
         Wo = (Wd + left + right - dw * (kw - 1) - 1) // sw + 1
         pointwise = kh == kw == 1 and sh == sw == 1 and not any(pads) and not pool_major
         return cls((kh, kw), stride, dilation, pads, (H, Wd), (Ho, Wo), C,
-                   batch_chunk(N, Ho * Wo, kh * kw * C + 1), pool_major, bias and not pointwise)
+                   batch_chunk(N, Ho * Wo, kh * kw * C + 1), pool_major, bias and not pointwise,
+                   N * Ho * Wo * kh * kw * C >= COMPILED_MIN_PATCHES)
 
     @property
     def pointwise(self) -> bool:
@@ -57,8 +59,8 @@ class ConvGeometry:
         """The patch matrix of x (a chunk of the batch), (rows, kh*kw*C [+ 1 for the bias column])."""
         if self.pointwise:
             return x.reshape(-1, self.channels)
-        return im2col(pad(x, self.pads), self.kernel, self.out_hw, self.stride, self.dilation, self.bias_column,
-                      self.pool_major)
+        return patches(x, self.pads, self.kernel, self.out_hw, self.stride, self.dilation, self.bias_column,
+                       self.pool_major, compiled=None if self.large else False)
 
     def kernel_matrix(self, W: Any, b: Any) -> Any:
         """W as a (kh*kw*C, C_out) matrix, with the bias as a last row when the patches carry a ones column."""
@@ -91,9 +93,11 @@ def input_grad(geo: ConvGeometry, g: Any, W: Any, gx: Any) -> None:
     elif geo.stride == (1, 1) and O <= C:
         (dh, dw), (top, bottom, left, right) = geo.dilation, geo.pads
         ry, rx = (kh - 1) * dh, (kw - 1) * dw  # the kernel's reach
-        g_pad = pad(g.reshape(-1, Ho, Wo, O), (ry - top, ry - bottom, rx - left, rx - right))
+        g_pads = (ry - top, ry - bottom, rx - left, rx - right)
         W_flipped = xp.ascontiguousarray(W[::-1, ::-1].transpose(0, 1, 3, 2)).reshape(kh * kw * O, C)
-        xp.matmul(im2col(g_pad, geo.kernel, gx.shape[1:3], (1, 1), geo.dilation), W_flipped, out=gx.reshape(-1, C))
+        cols = patches(g.reshape(-1, Ho, Wo, O), g_pads, geo.kernel, gx.shape[1:3], (1, 1), geo.dilation,
+                       compiled=None if geo.large else False)
+        xp.matmul(cols, W_flipped, out=gx.reshape(-1, C))
     else:
         gcols = (g @ W.reshape(kh * kw * C, O).T).reshape(gx.shape[0], Ho, Wo, kh * kw, C)
         col2im(xp.moveaxis(gcols, 3, 0), gx.shape, geo.kernel, geo.stride, geo.dilation, (geo.pads[0], geo.pads[2]),

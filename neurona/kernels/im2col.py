@@ -21,6 +21,7 @@ from .threads import over_batch, parallel_for
 
 Pair = tuple[int, int]
 COMPILED_MIN_TAPS = 1 << 18  # col2im's compiled kernel from this many tap values (per chunk) on
+COMPILED_MIN_PATCHES = 1 << 21  # im2col's compiled kernel for layers with this many patch values (whole batch)
 Pads = tuple[int, int, int, int]  # top, bottom, left, right
 
 
@@ -103,6 +104,27 @@ def im2col(xpad: Any, k: Pair, out_hw: Pair, stride: Pair, dilation: Pair, ones_
 
     parallel_for(copy_t, N, min_chunk=-(-(1 << 18) // max(1, (K + extra) * Ho * Wo)), xp=xp)
     return cols_t.T
+
+
+def patches(x: Any, pads: Pads, k: Pair, out_hw: Pair, stride: Pair, dilation: Pair, ones_column: bool = False,
+            pool_major: bool = False, compiled: bool | None = None) -> Any:
+    """The patch matrix of x (N, H, W, C) padded by ``pads`` (zeros): ``im2col(pad(x, pads), ...)``.
+
+    On the CPU, with C >= 8 channels (the row-major layout), a compiled kernel
+    (``_numba.im2col_rows``) builds the same matrix in one pass over x, writing zeros where a
+    window hangs over the border instead of first making a padded copy: the same values, and
+    ~3x faster than the strided copy, whose inner runs (kw*C values) are short.
+    ``compiled`` False runs the array twin (None: compiled when numba is available).
+    """
+    C = x.shape[3]
+    kernels = usable(x, use=compiled) if C >= 8 and compiled is not False else None
+    if kernels is None or any(p < 0 for p in pads):
+        return im2col(pad(x, pads), k, out_hw, stride, dilation, ones_column, pool_major)
+    N, (Ho, Wo) = x.shape[0], out_hw
+    rows = N * (Ho // 2) * (Wo // 2) * 4 if pool_major else N * Ho * Wo
+    cols = np.empty((rows, k[0] * k[1] * C + int(ones_column)), x.dtype)
+    kernels.im2col_rows(x, cols, *k, *stride, *dilation, pads[0], pads[2], Ho, Wo, pool_major)
+    return cols
 
 
 def _tap_range(offset: int, stride: int, n_out: int, size: int) -> tuple[int, int]:

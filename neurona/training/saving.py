@@ -19,6 +19,7 @@ weights in memory), then ``os.replace``: a crash leaves the old file or none, ne
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import zipfile
@@ -28,6 +29,7 @@ from typing import IO, Any
 import numpy as np
 
 from .. import backend, optim
+from .. import metrics as M
 from ..files import atomic_write
 from ..losses import deserialize_loss, serialize_loss
 from ..nn.module import Module, WeightBudgetError, deserialize_layer, serialize_layer, weight_budget
@@ -230,8 +232,8 @@ def save_model(model: Module, path: str | os.PathLike, include_optimizer: bool =
     trainer = model.__dict__.get("_trainer")
     if trainer is not None:
         loss = serialize_loss(trainer.loss)
-        metrics = [m if isinstance(m, str) else getattr(m, "name", None) for m in trainer.metric_specs]
-        compiled = {"loss": loss, "metrics": [m for m in metrics if m]}
+        compiled = {"loss": loss, "metrics": _metric_specs(trainer.metric_specs),
+                    "weighted_metrics": _metric_specs(trainer.weighted_specs)}
         try:
             compiled["optimizer"] = serialize_optimizer(trainer.optimizer)
         except TypeError:
@@ -244,6 +246,45 @@ def save_model(model: Module, path: str | os.PathLike, include_optimizer: bool =
             blobs["optimizer"] = arrays
         manifest["compile"] = compiled
     write_archive(path, manifest, blobs)
+
+
+_METRIC_ATTRIBUTES = {"thresholds": "threshold"}  # a constructor argument -> the attribute that keeps it
+
+
+def _metric_specs(specs: list[Any]) -> list[Any]:
+    """Compiled metrics as JSON: a name as is; a Metric object as {"class", "config"} (its name and
+    constructor arguments, so ``TruePositives(name="tp")`` comes back as itself); a function by its name."""
+    out: list[Any] = []
+    for m in specs:
+        if isinstance(m, str):
+            out.append(m)
+        elif isinstance(m, M.Metric) and not isinstance(m, M.FunctionMetric):
+            config: dict[str, Any] = {"name": m.name}
+            for arg in inspect.signature(type(m).__init__).parameters:
+                value = getattr(m, _METRIC_ATTRIBUTES.get(arg, arg), None)
+                if arg not in ("self", "name", "task") and isinstance(value, (bool, int, float, str)):
+                    config[arg] = value
+            out.append({"class": type(m).__name__, "config": config})
+        elif getattr(m, "name", None) or getattr(m, "__name__", None):
+            out.append(getattr(m, "name", None) or m.__name__)
+    return out
+
+
+def _metrics_from_specs(specs: Any) -> list[Any] | None:
+    """The metrics ``_metric_specs`` wrote: names, and Metric classes of ``neurona.metrics`` rebuilt."""
+    if not specs:
+        return None
+    if not isinstance(specs, list):
+        raise ValueError(f"metrics must be a list. Received: {type(specs).__name__}")
+    out = []
+    for spec in specs:
+        if isinstance(spec, dict):
+            cls = getattr(M, str(spec.get("class")), None)
+            if not (isinstance(cls, type) and issubclass(cls, M.Metric)) or not isinstance(spec.get("config"), dict):
+                raise ValueError(f"unknown metric {spec!r}")
+            spec = cls(**spec["config"])
+        out.append(spec)
+    return out
 
 
 def _build_dtype(weights: dict[str, np.ndarray]) -> Any:
@@ -329,7 +370,8 @@ def load_model(path: str | os.PathLike, custom_objects: dict[str, Any] | None = 
             opt = (deserialize_optimizer(compiled["optimizer"], custom_objects) if "optimizer" in compiled
                    else "adam")
             loss = deserialize_loss(compiled.get("loss"), custom_objects)
-            compile_model(model, opt, loss, compiled.get("metrics") or None)
+            compile_model(model, opt, loss, _metrics_from_specs(compiled.get("metrics")),
+                          _metrics_from_specs(compiled.get("weighted_metrics")))
         except ModelFileError as exc:
             raise ModelFileError(f"{path}: {exc} (or load_model(path, compile=False) for the model alone)") from None
         except (ValueError, TypeError, KeyError, AttributeError) as exc:

@@ -206,6 +206,14 @@ def test_a_layer_without_onnx_equivalent_is_named():
         rnn.export("never-written.onnx")
     with pytest.raises(ExportError, match="not built"):
         to_onnx(nn.Sequential([nn.Dense(3)]))
+    class TwiceDense(nn.Dense):  # a subclass that computes something else is not written as its parent
+        def forward(self, x):
+            return super().forward(x) * 2
+
+    twice = nn.Sequential([TwiceDense(3, name="twice")])
+    twice.build((None, 2))
+    with pytest.raises(ExportError, match=r"layer 'twice' \(TwiceDense\) has no ONNX equivalent"):
+        to_onnx(twice)
     custom = nn.Sequential([nn.Dense(3, activation=lambda t: t * 3)])
     custom.build((None, 2))
     with pytest.raises(ExportError, match="custom activation"):

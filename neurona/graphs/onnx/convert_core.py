@@ -58,13 +58,13 @@ def activation(b: GraphBuilder, name: Any, v: Value, example: Any = None, axis: 
     return Value(y, example, v.layout)
 
 
-@converts(nn.Activation)
+@converts(nn.Activation, nn.Softmax, nn.LogSoftmax)  # PyTorch-style softmax layers: along their dim
 def _activation_layer(b: GraphBuilder, layer: Any, x: Any) -> Value:
     v = first(x, layer)
     return activation(b, layer.activation, v, run_example(layer, v), axis=getattr(layer, "dim", -1))
 
 
-@converts(nn.Dense)
+@converts(nn.Dense, nn.DropConnect)  # DropConnect in evaluation is a Dense layer
 def _dense(b: GraphBuilder, layer: Any, x: Any) -> Value:
     """y = x @ kernel + bias: Gemm on (N, features); MatMul then Add on more axes (the last one is the features)."""
     v = first(x, layer)

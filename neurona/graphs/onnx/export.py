@@ -19,7 +19,7 @@ from ...files import atomic_write
 from ...nn.symbolic import flatten, pack
 from . import convert_conv, convert_core, convert_recurrent  # noqa: F401  (they register the converters)
 from .builder import ExportError, GraphBuilder, Value
-from .registry import convert, converts, first
+from .registry import convert, converts, find_converter, first
 from .requirement import require_onnx
 
 DEFAULT_OPSET = 17
@@ -85,6 +85,7 @@ def to_onnx(model: nn.Module, opset: int = DEFAULT_OPSET) -> Any:
     dtype = _model_dtype(model)
     if dtype not in (np.float32, np.float64):
         raise ExportError(f"ONNX export: expected float32 or float64 weights. Received: {dtype}")
+    find_converter(model)  # a model class the exporter cannot write is named before anything else
     b = GraphBuilder(onnx, opset, dtype)
     declared = _graph_inputs(model, dtype)
     modes = [(m, m.training) for m in model.modules()]

@@ -30,7 +30,8 @@ def converts(*classes: type) -> Callable[[Callable[..., Any]], Callable[..., Any
 
 def supported() -> list[str]:
     """The layer classes the exporter writes, by name."""
-    return sorted({cls.__name__ for cls in CONVERTERS})
+    names = {cls.__name__ for cls in CONVERTERS if not cls.__name__.startswith("_")}
+    return sorted(names) + ["the Random* augmentation layers (the identity at inference)"]
 
 
 def run_example(layer: Any, x: Any, kwargs: dict[str, Any] | None = None) -> Any:
@@ -40,15 +41,23 @@ def run_example(layer: Any, x: Any, kwargs: dict[str, Any] | None = None) -> Any
         return layer(examples, **(kwargs or {}))
 
 
-def convert(b: GraphBuilder, layer: Any, x: Any, kwargs: dict[str, Any] | None = None) -> Any:
-    """Write ``layer`` applied to ``x`` (a Value or a list of Values) into the graph."""
+def find_converter(layer: Any) -> Callable[..., Any]:
+    """The converter of ``layer``'s class, or of the nearest registered parent whose ``forward`` it keeps
+    (a subclass that computes something else is refused rather than written as its parent)."""
     for cls in type(layer).__mro__:
         fn = CONVERTERS.get(cls)
+        if fn is not None and (cls is type(layer) or getattr(type(layer), "forward", None) is cls.forward):
+            return fn
         if fn is not None:
             break
-    else:
-        raise ExportError(f"ONNX export: layer '{layer.name}' ({type(layer).__name__}) has no ONNX equivalent in "
-                          f"neurona's exporter. Layers it writes: {', '.join(supported())}")
+    raise ExportError(f"ONNX export: layer '{layer.name}' ({type(layer).__name__}) has no ONNX equivalent in "
+                      f"neurona's exporter (a model with its own forward exports when written as nn.Sequential or "
+                      f"a functional nn.Model). Layers it writes: {', '.join(supported())}")
+
+
+def convert(b: GraphBuilder, layer: Any, x: Any, kwargs: dict[str, Any] | None = None) -> Any:
+    """Write ``layer`` applied to ``x`` (a Value or a list of Values) into the graph."""
+    fn = find_converter(layer)
     outer, b.scope = b.scope, layer.name
     try:
         return fn(b, layer, x, **(kwargs or {}))

@@ -72,7 +72,7 @@ def _boundary(page) -> str:
 
 def test_xor_learns_in_the_browser_and_the_exported_code_trains(server_and_browser, tmp_path):
     server, browser = server_and_browser
-    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page = browser.new_page(viewport={"width": 1366, "height": 768}, locale="en-US")
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(server)
@@ -122,5 +122,10 @@ def test_xor_learns_in_the_browser_and_the_exported_code_trains(server_and_brows
     page.wait_for_selector("#message:not([hidden])")
     assert "learning rate must be a number > 0" in page.text_content("#message")
     assert page.input_value("#lr") == "0.03"  # the rejected value is undone
+    page.click("#lang")  # the labels in Spanish, the course's language
+    assert page.text_content("#layer-count") == "1 capa oculta"
+    assert page.text_content("#test-loss-label") == "Pérdida de test"
+    page.click("#lang")
+    assert page.text_content("#layer-count") == "1 hidden layer"
     assert errors == []
     page.close()

@@ -17,6 +17,47 @@ const ACTIVATION_LABELS = { tanh: "tanh", sigmoid: "sigmoid", relu: "ReLU", line
 const MODEL_LABELS = { network: "network", perceptron: "perceptron (Rosenblatt)" };
 const OPTIMIZER_LABELS = { sgd: "SGD", momentum: "SGD + momentum", adagrad: "Adagrad", rmsprop: "RMSprop",
                            adam: "Adam" };
+// The page in Spanish (the course's language): English text -> Spanish. The server's messages stay in English.
+const ES = {
+  "a network learning in front of you, on the real engine": "una red que aprende ante tus ojos, con el motor de verdad",
+  "Epoch": "Época", "Model": "Modelo", "Learning rate": "Tasa de aprendizaje", "Optimizer": "Optimizador",
+  "Activation": "Activación", "Regularization": "Regularización", "Reg. rate": "Tasa de reg.", "Dropout": "Dropout",
+  "Batch size": "Tamaño de lote", "Problem": "Problema", "Export code": "Exportar código", "Data": "Datos",
+  "Points": "Puntos", "Noise": "Ruido", "Training data": "Datos de entrenamiento", "Regenerate": "Regenerar",
+  "Features": "Características", "What the network gets as inputs.": "Lo que la red recibe como entradas.",
+  ["Each small square is what one unit computes over the plane (orange: negative, blue: positive). Links: blue for "
+    + "positive weights, orange for negative ones, thicker when larger."]:
+    "Cada cuadradito es lo que calcula una unidad sobre el plano (naranja: negativo, azul: positivo). Enlaces: azul "
+    + "para los pesos positivos, naranja para los negativos, más gruesos cuanto mayores.",
+  "Output": "Salida", "Test loss": "Pérdida de test", "Training loss": "Pérdida de entrenamiento",
+  "Test error": "Error de test", "Training error": "Error de entrenamiento", "Test accuracy": "Exactitud de test",
+  "class 0": "clase 0", "class 1": "clase 1", "test points": "puntos de test",
+  "neurona code for this network": "código neurona de esta red", "Copy": "Copiar", "Copied": "Copiado",
+  "Close": "Cerrar", "Input": "Entrada", "Step output": "Salida escalón", "hidden layer": "capa oculta",
+  "hidden layers": "capas ocultas", "one threshold unit": "una unidad umbral",
+  "Back to epoch 0 (R)": "Volver a la época 0 (R)", "Play (space)": "Entrenar (espacio)",
+  "Pause (space)": "Pausa (espacio)", "One epoch (S)": "Una época (S)",
+  "Speed: epochs trained per frame": "Velocidad: épocas por fotograma",
+  "The neurona code of this network and these settings": "El código neurona de esta red y estos ajustes",
+  "Other random points (a new seed)": "Otros puntos al azar (otra semilla)",
+  "Remove a hidden layer": "Quitar una capa oculta", "Add a hidden layer": "Añadir una capa oculta",
+  "Loss per epoch: training (grey) and test (black)": "Pérdida por época: entrenamiento (gris) y test (negro)",
+  "One unit less": "Una unidad menos", "One unit more": "Una unidad más", "units in hidden layer":
+    "unidades de la capa oculta", "network": "red", "perceptron (Rosenblatt)": "perceptrón (Rosenblatt)",
+  "classification": "clasificación", "regression": "regresión", "none": "ninguna", "SGD + momentum": "SGD + momento",
+  "step (perceptron)": "escalón (perceptrón)", "sign": "signo", "saturated linear": "lineal saturada",
+  "linear": "lineal", "gaussian": "gaussiana", "1 epoch/frame": "1 época/fotograma",
+  "5 epochs/frame": "5 épocas/fotograma", "20 epochs/frame": "20 épocas/fotograma",
+  "50 epochs/frame": "50 épocas/fotograma", "Circles": "Círculos", "Moons": "Lunas", "Spirals": "Espirales",
+  "Blobs": "Nubes", "Converged at epoch": "Convergió en la época",
+  "a whole pass over the training points without a mistake.": "una pasada entera por los datos sin ningún error.",
+  "The connection to the server is closed: is `neurona playground` still running? Reload the page to start again.":
+    "Se cerró la conexión con el servidor: ¿sigue en marcha `neurona playground`? Recarga la página para empezar.",
+};
+let lang = localStorage.getItem("neurona-playground-lang")
+  || ((navigator.language || "").toLowerCase().startsWith("es") ? "es" : "en");
+const tr = (text) => (lang === "es" && ES[text]) || text;
+
 const NUMBERS = ["lr", "reg_rate", "dropout", "batch_size", "points", "noise", "train_fraction", "epochs_per_frame"];
 
 let options = null;      // choices, limits and defaults from /api/options
@@ -173,8 +214,8 @@ function placeControls(centres) {
     const t = document.createElement("div");
     t.className = "col-title"; t.style.left = `${x}px`; t.textContent = text; box.appendChild(t);
   };
-  title("Input", centres[0]);
-  title(perceptron ? "Step output" : "Output", centres[centres.length - 1]);
+  title(tr("Input"), centres[0]);
+  title(tr(perceptron ? "Step output" : "Output"), centres[centres.length - 1]);
   if (perceptron) return;
   settings.hidden.forEach((units, l) => {
     const ctl = document.createElement("div");
@@ -182,10 +223,10 @@ function placeControls(centres) {
     const minus = document.createElement("button"), plus = document.createElement("button");
     const count = document.createElement("input");
     minus.textContent = "\u2212"; plus.textContent = "+";
-    minus.title = "One unit less"; plus.title = "One unit more";
+    minus.title = tr("One unit less"); plus.title = tr("One unit more");
     minus.className = "remove-unit"; plus.className = "add-unit"; count.className = "units";
     count.type = "number"; count.value = units; count.dataset.layer = l;
-    count.title = `units in hidden layer ${l + 1}`;
+    count.title = `${tr("units in hidden layer")} ${l + 1}`;
     const set = (n) => { const hidden = settings.hidden.slice(); hidden[l] = n; configure({ hidden }); };
     const [low, high] = options.limits.units;
     minus.onclick = () => set(Math.max(low, units - 1));
@@ -203,10 +244,11 @@ function render() {
   $("train-loss").textContent = fmt(state.train_loss);
   $("test-accuracy").textContent = `${(100 * state.test_accuracy).toFixed(1)} %`;
   $("note").textContent = state.converged
-    ? `Converged at epoch ${state.epoch}: a whole pass over the training points without a mistake.` : "";
+    ? `${tr("Converged at epoch")} ${state.epoch}: ${tr("a whole pass over the training points without a mistake.")}`
+    : "";
   const playing = state.running;
   $("play").classList.toggle("playing", playing);
-  $("play").title = playing ? "Pause (space)" : "Play (space)";
+  $("play").title = tr(playing ? "Pause (space)" : "Play (space)");
   drawOutput();
   drawCurve();
   drawNetwork();
@@ -236,7 +278,7 @@ function fillSelect(id, values, labels) {
   const select = $(id);
   values.forEach((v) => {
     const o = document.createElement("option");
-    o.value = v; o.textContent = (labels && labels[v]) || v;
+    o.value = v; o.dataset.en = (labels && labels[v]) || v; o.textContent = tr(o.dataset.en);
     select.appendChild(o);
   });
 }
@@ -254,11 +296,12 @@ function syncControls(force) {
   document.querySelectorAll(".features input").forEach((c) => { c.checked = settings.features.includes(c.value); });
   const perceptron = settings.model === "perceptron";
   const n = settings.hidden.length;
-  $("layer-count").textContent = perceptron ? "one threshold unit" : `${n} hidden layer${n === 1 ? "" : "s"}`;
+  $("layer-count").textContent = perceptron ? tr("one threshold unit")
+    : `${n} ${tr(n === 1 ? "hidden layer" : "hidden layers")}`;
   for (const id of ["add-layer", "remove-layer", "activation", "optimizer", "regularization", "reg_rate", "dropout",
                     "batch_size", "problem"]) $(id).disabled = perceptron;
-  $("test-loss").previousSibling.textContent = perceptron ? "Test error " : "Test loss ";
-  $("train-loss").previousSibling.textContent = perceptron ? "Training error " : "Training loss ";
+  $("test-loss-label").textContent = tr(perceptron ? "Test error" : "Test loss");
+  $("train-loss-label").textContent = tr(perceptron ? "Training error" : "Training loss");
 }
 
 function buildControls() {
@@ -281,7 +324,8 @@ function buildControls() {
   }
   ch.dataset.forEach((name) => {
     const b = document.createElement("button");
-    b.dataset.name = name; b.id = `dataset-${name}`; b.textContent = DATASET_LABELS[name] || name;
+    b.dataset.name = name; b.id = `dataset-${name}`; b.dataset.en = DATASET_LABELS[name] || name;
+    b.textContent = tr(b.dataset.en);
     b.onclick = () => configure({ dataset: name });
     $("datasets").appendChild(b);
   });
@@ -310,7 +354,7 @@ function buildControls() {
   $("code-close").onclick = () => $("code-dialog").close();
   $("copy").onclick = () => {
     navigator.clipboard.writeText($("code").textContent).then(
-      () => { $("copy").textContent = "Copied"; setTimeout(() => { $("copy").textContent = "Copy"; }, 1500); },
+      () => { $("copy").textContent = tr("Copied"); setTimeout(() => { $("copy").textContent = tr("Copy"); }, 1500); },
       () => showMessage("the browser did not allow copying: select the code and copy it by hand"));
   };
   document.addEventListener("keydown", (e) => {
@@ -319,7 +363,28 @@ function buildControls() {
     if (e.key === "s") $("step").click();
     if (e.key === "r") $("reset").click();
   });
+  $("lang").onclick = () => {
+    lang = lang === "es" ? "en" : "es";
+    localStorage.setItem("neurona-playground-lang", lang);
+    translatePage();
+  };
   window.addEventListener("resize", () => { controlsKey = ""; if (state) render(); });
+}
+
+function translatePage() {
+  // static text carries data-i18n (its English kept in data-en); titles, options and data set buttons too
+  document.documentElement.lang = lang;
+  document.querySelectorAll("[data-i18n], option, .datasets button").forEach((el) => {
+    if (el.dataset.en === undefined) el.dataset.en = el.textContent.trim();
+    el.textContent = tr(el.dataset.en);
+  });
+  document.querySelectorAll("[title]:not(#unit-controls *)").forEach((el) => {
+    if (el.dataset.enTitle === undefined) el.dataset.enTitle = el.title;
+    el.title = tr(el.dataset.enTitle);
+  });
+  $("lang").textContent = lang === "es" ? "EN" : "ES";
+  controlsKey = "";
+  if (state) { syncControls(); render(); }
 }
 
 // ---------------------------------------------------------------------------- the connection
@@ -348,8 +413,8 @@ function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   ws = new WebSocket(`${scheme}://${location.host}/ws`);
   ws.onmessage = receive;
-  ws.onclose = () => showMessage("The connection to the server is closed: is `neurona playground` still running? "
-                                 + "Reload the page to start again.");
+  ws.onclose = () => showMessage(tr("The connection to the server is closed: is `neurona playground` still running? "
+                                    + "Reload the page to start again."));
 }
 
 async function main() {
@@ -360,6 +425,7 @@ async function main() {
     return;
   }
   buildControls();
+  translatePage();
   connect();
 }
 

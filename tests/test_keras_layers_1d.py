@@ -26,7 +26,10 @@ def _torch_conv1d(padding, strides, dilation):
 
         xt = x.permute(0, 2, 1)  # (N, C, L)
         k = W.shape[0]
-        if padding == "same":  # TensorFlow's "same": the extra zero at the end
+        if padding == "causal":  # zeros before the first step only
+            xt = tf.pad(xt, (dilation * (k - 1), 0))
+            pad = 0
+        elif padding == "same":  # TensorFlow's "same": the extra zero at the end
             total = max((-(-x.shape[1] // strides) - 1) * strides + dilation * (k - 1) + 1 - x.shape[1], 0)
             xt = tf.pad(xt, (total // 2, total - total // 2))
             pad = 0
@@ -37,7 +40,8 @@ def _torch_conv1d(padding, strides, dilation):
     return run
 
 
-CASES = [("valid", 1, 1), ("same", 1, 1), ("same", 2, 1), (1, 2, 1), ("valid", 1, 2)]
+CASES = [("valid", 1, 1), ("same", 1, 1), ("same", 2, 1), (1, 2, 1), ("valid", 1, 2), ("causal", 1, 1),
+         ("causal", 1, 2), ("causal", 2, 1)]
 
 
 @pytest.mark.parametrize("padding,strides,dilation", CASES)
@@ -99,8 +103,24 @@ def test_1d_layers_say_what_they_expected():
         nn.GlobalAveragePooling1D()(np.zeros((2, 5), np.float32))
     with pytest.raises(ValueError, match="kernel_size must be a positive integer. Received: kernel_size=0"):
         nn.Conv1D(4, 0)
-    with pytest.raises(ValueError, match="padding='causal' is not supported"):
-        nn.Conv1D(4, 3, padding="causal")
+    with pytest.raises(ValueError, match="padding must be 'valid', 'same'"):
+        nn.Conv1D(4, 3, padding="full")
+
+
+def test_causal_conv1d_never_sees_the_future_and_is_saved(tmp_path):
+    layer = nn.Conv1D(3, 3, padding="causal", dilation_rate=2)
+    x = R.standard_normal((1, 12, 2)).astype(np.float32)
+    y = layer(x).numpy()
+    assert y.shape == (1, 12, 3)
+    later = x.copy()
+    later[:, 7:] += 1.0  # change the steps from t = 7 on
+    changed = np.abs(layer(later).numpy() - y).max(axis=(0, 2)) > 0
+    assert not changed[:7].any() and changed[7:].all()
+    assert layer.get_config()["padding"] == "causal"
+    model = nn.Sequential([nn.Input((12, 2)), nn.Conv1D(3, 3, padding="causal"), nn.GlobalAveragePooling1D()])
+    model.save(tmp_path / "c.neurona")
+    loaded = nr.load_model(tmp_path / "c.neurona")
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
 
 
 def test_repeat_vector_gradcheck_torch_and_errors():

@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import functional as F
 from ..autograd import Tensor
+from ..functional.reference import pad
 from .conv import _Conv
 from .core import check_input
 from .module import Module
@@ -37,7 +38,8 @@ class Conv1D(_Conv):
     """1-D convolution: y = activation(conv1d(x, kernel) + bias); x (N, L, C_in) -> (N, Lo, filters).
 
     kernel (k, C_in, filters) (Keras's layout), bias (filters,). padding "valid", "same"
-    (Lo = ceil(L / strides)) or an int of zeros on each side.
+    (Lo = ceil(L / strides)), an int of zeros on each side, or "causal" (dilation_rate * (k - 1)
+    zeros before the first step: y[t] depends on x[t] and earlier steps only, as in WaveNet).
 
     >>> layer = nn.Conv1D(64, 3, padding="same", activation="relu")   # (N, 500, 1) -> (N, 500, 64)
     """
@@ -52,11 +54,12 @@ class Conv1D(_Conv):
                                                       (dilation_rate, "dilation_rate")))
         if isinstance(padding, (tuple, list)) and len(padding) == 1:
             padding = padding[0]
-        if isinstance(padding, str) and padding.lower() == "causal":
-            raise ValueError(f"{where}: padding='causal' is not supported. Expected 'valid', 'same' or an int")
-        pad = padding if isinstance(padding, str) else (padding, 0)
-        super().__init__(filters, (k, 1), (s, 1), pad, (d, 1), activation, use_bias, kernel_initializer,
+        causal = isinstance(padding, str) and padding.lower() == "causal"
+        pad2d = "valid" if causal else padding if isinstance(padding, str) else (padding, 0)
+        super().__init__(filters, (k, 1), (s, 1), pad2d, (d, 1), activation, use_bias, kernel_initializer,
                          bias_initializer, kernel_regularizer, name, input_shape)
+        if causal:
+            self.padding = "causal"
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         if len(input_shape) != 3:
@@ -74,9 +77,12 @@ class Conv1D(_Conv):
         n, length, c = x.shape
         k, c_in, c_out = self.kernel.shape
         padding = tuple(self.padding) if isinstance(self.padding, list) else self.padding
+        x = x.reshape(n, length, 1, c)
+        if padding == "causal":  # zeros before the first step only: y[t] sees x[t], x[t - d], ... never the future
+            x, padding = pad(x, self.dilation_rate[0] * (k - 1), 0, 0, 0), "valid"
         fused = self.activation if self.activation is None or isinstance(self.activation, str) else None
         try:
-            y = F.conv2d(x.reshape(n, length, 1, c), self.kernel.reshape(k, 1, c_in, c_out), self.bias,
+            y = F.conv2d(x, self.kernel.reshape(k, 1, c_in, c_out), self.bias,
                          stride=self.strides, padding=padding, dilation=self.dilation_rate, activation=fused)
         except ValueError as exc:  # e.g. a kernel longer than the sequence: say which layer
             raise ValueError(f"Conv1D layer '{self.name}': {exc}") from None
@@ -85,9 +91,9 @@ class Conv1D(_Conv):
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        pad = config["padding"]
+        given = config["padding"]
         config.update(kernel_size=self.kernel_size[0], strides=self.strides[0], dilation_rate=self.dilation_rate[0],
-                      padding=pad if isinstance(pad, str) else pad[0])
+                      padding=given if isinstance(given, str) else given[0])
         return config
 
 

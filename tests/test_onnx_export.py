@@ -214,6 +214,9 @@ def test_a_layer_without_onnx_equivalent_is_named():
     twice.build((None, 2))
     with pytest.raises(ExportError, match=r"layer 'twice' \(TwiceDense\) has no ONNX equivalent"):
         to_onnx(twice)
+    i = nn.Input((4,))
+    with pytest.raises(ExportError, match=r"\(BatchNorm\) is called with training=True"):
+        to_onnx(nn.Model(i, nn.BatchNorm(name="bn")(nn.Dense(3)(i), training=True)))
     custom = nn.Sequential([nn.Dense(3, activation=lambda t: t * 3)])
     custom.build((None, 2))
     with pytest.raises(ExportError, match="custom activation"):

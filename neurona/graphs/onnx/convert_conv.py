@@ -126,13 +126,10 @@ def _bn_arrays(layer: Any, features: int, dtype: Any) -> tuple[np.ndarray, ...]:
 
 
 @converts(nn.BatchNorm)
-def _batch_norm(b: GraphBuilder, layer: Any, x: Any, training: Any = None) -> Value:
+def _batch_norm(b: GraphBuilder, layer: Any, x: Any) -> Value:
     """Inference form with the running statistics: BatchNormalization on the channel axis of images or
     (N, C) batches; on other axes, the same affine map written as Mul and Add."""
     v = first(x, layer)
-    if training:
-        raise ExportError(f"ONNX export: layer '{layer.name}' (BatchNorm) is called with training=True; an "
-                          "inference graph uses the running statistics")
     out = run_example(layer, v)
     axis = layer.axis % v.ndim
     gamma, beta, mean, var = _bn_arrays(layer, layer.features, b.dtype)

@@ -58,9 +58,13 @@ def find_converter(layer: Any) -> Callable[..., Any]:
 def convert(b: GraphBuilder, layer: Any, x: Any, kwargs: dict[str, Any] | None = None) -> Any:
     """Write ``layer`` applied to ``x`` (a Value or a list of Values) into the graph."""
     fn = find_converter(layer)
+    kwargs = dict(kwargs or {})
+    if kwargs.pop("training", None):  # a functional model's layer(x, training=True) call
+        raise ExportError(f"ONNX export: layer '{layer.name}' ({type(layer).__name__}) is called with "
+                          "training=True; an inference graph computes what evaluation mode does")
     outer, b.scope = b.scope, layer.name
     try:
-        return fn(b, layer, x, **(kwargs or {}))
+        return fn(b, layer, x, **kwargs)
     finally:
         b.scope = outer
 

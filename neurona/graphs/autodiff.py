@@ -15,6 +15,8 @@ from typing import Any
 
 from .. import backend
 from ..autograd.engine import sum_to
+from ..kernels import flush_denormals
+from ..optim.optimizer import CLIP_OPTIONS
 from .ir import Graph, Node
 
 
@@ -42,12 +44,20 @@ def _add(a: Any, b: Any) -> Any:
 
 class OptimizerUpdate:
     """One optimizer step: the gradients given become the parameters' ``.grad`` (the others None,
-    as after ``zero_grad``), then ``optimizer.step()`` updates every parameter in one flat pass."""
+    as after ``zero_grad``), then ``optimizer.step()`` updates every parameter in one flat pass.
 
-    def __init__(self, optimizer: Any, params: list[Any]) -> None:
-        self.optimizer, self.params = optimizer, params
+    The fused form (``flat=True``, set by ``passes.fuse.fuse_optimizer``) goes straight to that
+    pass when nothing needs ``step()``'s general path (one parameter group, all parameters with a
+    gradient and the same step count, no gradient clipping): each gradient lands in the
+    optimizer's flat gradient buffer (no copy when backward already wrote it there), then the
+    rule runs once over the buffers: the same arithmetic, without the per-step bookkeeping."""
+
+    def __init__(self, optimizer: Any, params: list[Any], flat: bool = False) -> None:
+        self.optimizer, self.params, self.flat = optimizer, params, flat
 
     def __call__(self, *grads: Any) -> None:
+        if self.flat and self._fast(grads):
+            return
         opt = self.optimizer
         opt.zero_grad()
         for p, g in zip(self.params, grads):
@@ -55,6 +65,35 @@ class OptimizerUpdate:
                 g = g.astype(p.data.dtype)
             p.grad = g
         opt.step()
+
+    def _fast(self, grads: tuple[Any, ...]) -> bool:
+        # Reads the optimizer's flat buffers (optim/optimizer.py): the same update step() would make.
+        opt = self.optimizer
+        if len(opt.param_groups) != 1 or opt._pending_owner is not None:
+            return False
+        group = opt.param_groups[0]
+        params = group["params"]
+        flat = opt._flat[0]
+        if (flat is None or flat.params is not params or len(params) != len(self.params)
+                or any(group.get(k) is not None for k in CLIP_OPTIONS)):
+            return False
+        if any(p is not q or p.data is not v for p, q, v in zip(params, self.params, flat.data_views)):
+            return False
+        steps = flat.steps
+        if len(steps) > 1 and not (steps == steps[0]).all():
+            return False
+        for p, g, view in zip(params, grads, flat.grad_views):
+            if g is not view:
+                if g.shape != view.shape:
+                    return False
+                view[...] = g
+            p.grad = view
+        lr = opt.current_lr(group)
+        with flush_denormals():
+            steps += 1
+            opt._update_flat(flat, int(steps[0]), {**group, "lr": lr})
+        opt.iterations += 1
+        return True
 
 
 class AssignGrad:

@@ -134,7 +134,8 @@ def fuse_optimizer(graph: Graph) -> Graph:
     step = steps[0]
     grads = [n.inputs[0] for n in assigns]
     name = type(step.run.optimizer).__name__
-    fused = Node("update", f"{name} update ({len(grads)} parameters, one flat pass)", step.run, grads, [],
+    run = OptimizerUpdate(step.run.optimizer, step.run.params, flat=True)
+    fused = Node("update", f"{name} update ({len(grads)} parameters, one flat pass)", run, grads, [],
                  fused=[n.label for n in assigns] + [step.label])
     dropped = {v for n in assigns for v in n.outputs}
     gone = {id(n) for n in assigns} | {id(step)}

@@ -221,3 +221,17 @@ def test_a_layer_without_onnx_equivalent_is_named():
     custom.build((None, 2))
     with pytest.raises(ExportError, match="custom activation"):
         to_onnx(custom)
+
+
+@pytest.mark.parametrize("opset", [13, 21])
+def test_older_and_newer_opsets(opset):
+    rng = np.random.default_rng(7)
+    model = nn.Sequential([nn.Conv2D(3, 3, padding="same"), nn.UpSampling2D(2, interpolation="bilinear"),
+                           nn.BatchNorm(), nn.GlobalAvgPool2D(), nn.LayerNorm(), nn.Reshape((3, 1)),
+                           nn.LSTM(2, return_sequences=True), nn.GRU(2), nn.Dense(2)])
+    model.build((None, 4, 4, 2))
+    liven(model, rng)
+    proto = assert_same(model, rng.standard_normal((2, 4, 4, 2)).astype(np.float32), to_onnx(model, opset))
+    assert proto.opset_import[0].version == opset
+    with pytest.raises(ValueError, match="opset must be an integer from 13 to 21"):
+        to_onnx(model, 12)

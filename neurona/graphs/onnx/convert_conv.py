@@ -156,8 +156,16 @@ def _layer_norm(b: GraphBuilder, layer: Any, x: Any) -> Value:
     n = layer.features
     gamma = host(layer.gamma, b.dtype) if layer.gamma is not None else np.ones(n, b.dtype)
     beta = host(layer.beta, b.dtype) if layer.beta is not None else np.zeros(n, b.dtype)
-    y = b.node("LayerNormalization", [b.nhwc(v), b.const(gamma, "gamma"), b.const(beta, "beta")], axis=-1,
-               epsilon=layer.epsilon)
+    x = b.nhwc(v)
+    if b.opset >= 17:
+        y = b.node("LayerNormalization", [x, b.const(gamma, "gamma"), b.const(beta, "beta")], axis=-1,
+                   epsilon=layer.epsilon)
+    else:  # before opset 17: (x - mean) / sqrt(var + eps) * gamma + beta, ReduceMean's axes an attribute
+        d = b.node("Sub", [x, b.node("ReduceMean", [x], axes=[-1], keepdims=1)])
+        var = b.node("ReduceMean", [b.node("Mul", [d, d])], axes=[-1], keepdims=1)
+        std = b.node("Sqrt", [b.node("Add", [var, b.const(np.array(layer.epsilon), "epsilon")])])
+        y = b.node("Add", [b.node("Mul", [b.node("Div", [d, std]), b.const(gamma, "gamma")]),
+                           b.const(beta, "beta")])
     return Value(y, run_example(layer, v))
 
 

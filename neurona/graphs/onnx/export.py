@@ -23,6 +23,7 @@ from .registry import convert, converts, find_converter, first
 from .requirement import require_onnx
 
 DEFAULT_OPSET = 17
+MIN_OPSET, MAX_OPSET = 13, 21  # the operators' forms written here (Squeeze axes as an input, Softmax on one axis)
 # the IR version released with each opset: a runtime that knows the opset reads the file
 _IR_VERSIONS = {13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10}
 
@@ -82,6 +83,9 @@ def to_onnx(model: nn.Module, opset: int = DEFAULT_OPSET) -> Any:
     onnx = require_onnx()
     if not isinstance(model, nn.Module):
         raise TypeError(f"ONNX export: expected a neurona model (nn.Module). Received: {type(model).__name__}")
+    if not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ValueError(f"ONNX export: opset must be an integer from {MIN_OPSET} to {MAX_OPSET}. Received: "
+                         f"opset={opset!r}")
     dtype = _model_dtype(model)
     if dtype not in (np.float32, np.float64):
         raise ExportError(f"ONNX export: expected float32 or float64 weights. Received: {dtype}")
@@ -131,6 +135,6 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, opset: int = DEFAULT_
 
 
 def _version() -> str:
-    from ... import __version__  # the package's version, read when writing (neurona/__init__ imports us lazily)
+    from ... import __version__  # read when writing: neurona/__init__ defines it after importing this package
 
     return __version__

@@ -112,6 +112,22 @@ def test_exported_script_trained_as_long_reaches_the_sessions_losses(raw):
         assert session.train_loss[-1] < session.train_loss[0]  # it trained
 
 
+def test_a_frame_stops_mid_epoch_when_its_cpu_time_is_spent_and_the_epoch_goes_on(monkeypatch):
+    from neurona.playground import session as module
+
+    monkeypatch.setattr(module, "CPU_PER_FRAME", 0.0)  # every frame is over budget after its first batch
+    s = parse_settings({"dataset": "moons", "points": 40, "batch_size": 1, "hidden": [3], "epochs_per_frame": 50})
+    session = Session(s)
+    session.frame()
+    session.frame()
+    assert session.epoch == 0 and session._done == 2  # two batches of one point, the epoch still under way
+    for _ in range(3):
+        session.train_epoch()  # the first call finishes the epoch the frames began
+    assert session.epoch == 3
+    ns = _exec(python_code(s, session.epoch))  # split or not, the same batches in the same order
+    assert ns["test_loss"] == pytest.approx(session.test_loss[-1], rel=1e-5)
+
+
 def test_the_perceptron_learns_and_but_never_xor():
     learner = Session(parse_settings({"dataset": "and", "model": "perceptron", "noise": 0.0, "points": 40}))
     for _ in range(20):

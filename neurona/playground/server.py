@@ -93,7 +93,7 @@ class Playground:
                     break
                 for reply in await self._run(session.handle, text):
                     await ws.send_json(reply)
-        except (WebSocketDisconnect, RuntimeError):  # the tab went away mid-send
+        except (WebSocketDisconnect, RuntimeError, OSError):  # the tab went away mid-send
             pass
         finally:
             reader.cancel()
@@ -113,7 +113,7 @@ class Playground:
                 if text is None:  # a binary frame: let the session say what it expected
                     text = "<binary message>"
                 inbox.put_nowait(text)
-        except (WebSocketDisconnect, RuntimeError):
+        except (WebSocketDisconnect, RuntimeError, OSError):
             pass
         finally:
             inbox.put_nowait(_CLOSED)

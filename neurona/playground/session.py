@@ -26,7 +26,7 @@ from .settings import Settings, SettingsError, parse_settings
 GRID = 48  # pixels per side of the output heat map
 UNIT_GRID = 24  # of each hidden unit's and input's small map
 MAX_MESSAGE = 65536  # bytes; settings are a few hundred
-CPU_PER_FRAME = 0.08  # seconds of this thread's CPU a frame of training may use (at least one epoch)
+CPU_PER_FRAME = 0.08  # seconds of this thread's CPU a frame of training may use (then one batch more)
 HISTORY = 400  # loss-curve points sent (the history is thinned to this many)
 
 
@@ -100,6 +100,8 @@ class Session:
         backend.manual_seed(s.seed)
         self.epoch, self.train_loss, self.test_loss, self.curve_epochs = 0, [], [], []
         self.diverged = False
+        self._order: np.ndarray | None = None  # the batch order of the epoch under way
+        self._done = 0  # how many of its points have trained
         if s.model == "perceptron":
             self.perceptron = Perceptron(len(s.features), lr=s.lr)
             self.model = self.optimizer = None
@@ -122,18 +124,26 @@ class Session:
         return F.mse_loss(out, Tensor(t))
 
     def train_epoch(self) -> None:
-        """One pass over the training points."""
+        """Finish the pass over the training points under way (a whole pass when none is)."""
+        self._train(deadline=None)
+
+    def _train(self, deadline: float | None) -> bool:
+        """Train batch after batch until the epoch ends (True) or this thread's CPU clock passes
+        ``deadline`` (False: the epoch goes on in the next frame, so one frame stays short
+        whatever the batch size)."""
         s = self.settings
         with np.errstate(all="ignore"):  # a too-high learning rate overflows: shown, not raised
             if self.perceptron is not None:
                 self.perceptron.fit(self.F_train, self.y_train, epochs=1)
                 self.perceptron.trace.clear()  # the step-by-step trace would grow without end
             else:
+                if self._order is None:  # a new epoch: the batches' order, as in the exported script
+                    self._order, self._done = self.rng.permutation(len(self.F_train)), 0
                 self.model.train()
-                order = self.rng.permutation(len(self.F_train))
                 t = self.targets(self.y_train)
-                for start in range(0, len(order), s.batch_size):
-                    idx = order[start:start + s.batch_size]
+                while self._done < len(self._order):
+                    idx = self._order[self._done:self._done + s.batch_size]
+                    self._done += s.batch_size
                     loss = self.loss(self.model(Tensor(self.F_train[idx])), t[idx])
                     penalty = self.model.regularization_loss()
                     if penalty is not None:
@@ -141,15 +151,18 @@ class Session:
                     self.optimizer.zero_grad()
                     loss.backward()
                     self.optimizer.step()
+                    if deadline is not None and time.thread_time() > deadline and self._done < len(self._order):
+                        return False
+                self._order = None
         self.epoch += 1
         self._record()
+        return True
 
     def frame(self) -> None:
-        """Train the epochs of one animation frame, stopping early when the CPU budget is spent."""
-        start = time.thread_time()
+        """Train the epochs of one animation frame, stopping when the frame's CPU time is spent."""
+        deadline = time.thread_time() + CPU_PER_FRAME
         for _ in range(self.settings.epochs_per_frame):
-            self.train_epoch()
-            if self.diverged or self.converged or time.thread_time() - start > CPU_PER_FRAME:
+            if not self._train(deadline) or self.diverged or self.converged or time.thread_time() > deadline:
                 break
         if self.converged:
             self.running = False  # the perceptron rule changes nothing more

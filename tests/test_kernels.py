@@ -14,7 +14,7 @@ import pytest
 
 import neurona as nr
 from neurona import functional as F
-from neurona.kernels import compiled
+from neurona.kernels import compiled, fused
 from neurona.kernels import im2col as im2col_module
 from neurona.kernels.convolution import ConvGeometry
 from neurona.kernels.im2col import col2im, im2col, pad, patches
@@ -72,6 +72,35 @@ def test_compiled_im2col_gives_the_twins_matrix(case, dtype, rng):
     twin = patches(x, pads, k, out_hw, s, d, ones, pool_major, compiled=False)
     np.testing.assert_array_equal(patches(x, pads, k, out_hw, s, d, ones, pool_major, compiled=True), twin)
     np.testing.assert_array_equal(twin, im2col(pad(x, pads), k, out_hw, s, d, ones, pool_major))
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_batch_norm_passes_agree_with_their_twins(dtype, rng):
+    """The elementwise passes make the same operations in the same order: the same bits. The sums
+    accumulate in float64 in one pass (the twins: float32 BLAS sums), so agree within float32 rounding."""
+    x = (rng.standard_normal((300, 5)) * 3 + 50).astype(dtype)  # an offset mean: the variance must not cancel
+    gy, scale, shift, slope = (rng.standard_normal(s).astype(dtype) for s in ((300, 5), 5, 5, 5))
+    tol = {"rtol": 1e-5, "atol": 1e-4} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-10}
+    mean, var = fused.column_moments(x, compiled=True)
+    np.testing.assert_allclose(mean, x.astype(np.float64).mean(axis=0), **tol)
+    np.testing.assert_allclose(var, x.astype(np.float64).var(axis=0), **tol)
+    for a, b in zip(fused.grad_sums(gy, x, mean, compiled=True), fused.grad_sums(gy, x, mean, compiled=False)):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, **tol)
+    for beta in (shift, None):
+        np.testing.assert_array_equal(fused.normalize(x, mean, scale, beta, np.empty_like(x), compiled=True),
+                                      fused.normalize(x, mean, scale, beta, np.empty_like(x), compiled=False))
+    np.testing.assert_array_equal(
+        fused.batch_norm_input_grad(gy, x, mean, slope, shift, scale, np.empty_like(x), compiled=True),
+        fused.batch_norm_input_grad(gy, x, mean, slope, shift, scale, np.empty_like(x), compiled=False))
+
+
+@needs_numba
+def test_batch_norm_gradcheck_on_the_compiled_passes(monkeypatch, rng):
+    monkeypatch.setattr(fused, "COMPILED_MIN_VALUES", 0)
+    x, gamma, beta = (nr.tensor(rng.standard_normal(s), requires_grad=True) for s in ((2, 3, 3, 4), 4, 4))
+    assert gradcheck(lambda a, g, b: F.batch_norm(a, g, b), x, gamma, beta)
 
 @pytest.mark.parametrize("case", COL2IM_CASES)
 def test_col2im_is_the_adjoint_of_im2col(case, rng):

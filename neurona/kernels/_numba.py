@@ -8,6 +8,7 @@ disjoint parts of the batch; they never start threads of their own.
 from __future__ import annotations
 
 import numba
+import numpy as np
 
 jit = numba.njit(cache=True, nogil=True)
 
@@ -103,3 +104,65 @@ def im2col_rows(x, cols, kh, kw, sh, sw, dh, dw, top, left, Ho, Wo, pool_major):
                                 row[o + c] = 0.0
                 for c in range(K, cols.shape[1]):
                     row[c] = 1.0
+
+
+# ---------------------------------------------------------------- batch normalisation, on (M, C) arrays
+@jit
+def column_moments(x, mean, var):  # pragma: no cover - compiled
+    """mean[c] and the biased var[c] of x (M, C) over its rows, in one pass: sums of d = x - x[0] and
+    d^2 accumulated in float64 (shifting by a sample keeps var's difference of sums free of cancellation).
+    The twin: ``fused.column_moments``'s two array passes (within float32 rounding)."""
+    M, C = x.shape
+    s1 = np.zeros(C)
+    s2 = np.zeros(C)
+    first = np.empty(C)
+    for c in range(C):
+        first[c] = x[0, c]
+    for m in range(M):
+        row = x[m]
+        for c in range(C):
+            d = row[c] - first[c]
+            s1[c] += d
+            s2[c] += d * d
+    for c in range(C):
+        mu = s1[c] / M
+        mean[c] = first[c] + mu
+        var[c] = max(s2[c] / M - mu * mu, 0.0)
+
+
+@jit
+def normalize_columns(x, mean, scale, shift, out):  # pragma: no cover - compiled
+    """out = (x - mean) * scale + shift per column of x (M, C): ``fused.normalize``'s twin, the same bits."""
+    M, C = x.shape
+    for m in range(M):
+        row, dst = x[m], out[m]
+        for c in range(C):
+            dst[c] = (row[c] - mean[c]) * scale[c] + shift[c]
+
+
+@jit
+def column_grad_sums(gy, x, mean, sum_gy, sum_gyx):  # pragma: no cover - compiled
+    """sum_gy[c] = sum of gy, sum_gyx[c] = sum of gy * (x - mean) over the rows of (M, C) arrays, in one
+    pass, accumulated in float64. The twin: ``fused.grad_sums``'s array passes (within float32 rounding)."""
+    M, C = x.shape
+    s1 = np.zeros(C)
+    s2 = np.zeros(C)
+    for m in range(M):
+        g, row = gy[m], x[m]
+        for c in range(C):
+            s1[c] += g[c]
+            s2[c] += g[c] * (row[c] - mean[c])
+    for c in range(C):
+        sum_gy[c] = s1[c]
+        sum_gyx[c] = s2[c]
+
+
+@jit
+def batch_norm_input_grad(gy, x, mean, slope, shift, scale, out):  # pragma: no cover - compiled
+    """out = (gy + (x - mean) * slope - shift) * scale per column: the twin is
+    ``fused.batch_norm_input_grad``'s array passes, the same bits."""
+    M, C = x.shape
+    for m in range(M):
+        g, row, dst = gy[m], x[m], out[m]
+        for c in range(C):
+            dst[c] = (g[c] + (row[c] - mean[c]) * slope[c] - shift[c]) * scale[c]

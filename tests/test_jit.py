@@ -143,12 +143,21 @@ def test_backward_inside_an_inference_trace_is_refused():
         nr.jit(step)(nr.tensor(np.ones(3)))
 
 
+@pytest.mark.cpu_only(reason="draws outside ops are seen in the CPU generator's state; the GPU's is not read")
 def test_noise_drawn_outside_an_op_is_refused():
     model = nn.Sequential([nn.GaussianNoise(0.1), nn.Dense(2)])
     model.build((None, 3))
     step = nr.jit.train_step(model, F.mse_loss, optim.SGD(model.parameters(), lr=0.1))
     with pytest.raises(TraceError, match="random numbers were drawn outside an op"):
         step(nr.tensor(np.ones((4, 3))), np.zeros((4, 2), np.float32))
+
+
+def test_a_target_converted_before_use_is_refused():
+    model = _mlp()
+    step = nr.jit.train_step(model, lambda out, t: F.mse_loss(out, t.astype(np.float32)),
+                             optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(TraceError, match="input 1 .* never reaches an op as itself"):
+        step(nr.tensor(np.ones((4, 8))), np.zeros((4, 3), np.float64))
 
 
 def test_unknown_pass_name_is_refused():

@@ -70,6 +70,18 @@ def _build(model: Any, x: Tensor) -> None:
         model.build(tuple(x.shape))
 
 
+def _check_inputs_used(graph: Graph) -> None:
+    """Every input of a training step must reach an op as itself: an op that got a converted copy
+    (another dtype or device) would replay the traced batch's copy forever."""
+    used = {v for n in graph.nodes for v in n.inputs} | set(graph.outputs)
+    for i, vid in enumerate(graph.inputs):
+        if vid >= 0 and vid not in used:
+            value = graph.values[vid]
+            raise TraceError(f"jit: input {i} ({value.shape}, {value.dtype}) never reaches an op as itself: it was "
+                             "converted (dtype or device) before use, so a replay would reuse the traced batch. "
+                             "Pass it with the dtype and device the loss expects")
+
+
 class _Entry:
     def __init__(self, stages: list[tuple[str, Graph]], buffers: list[tuple[Any, Any]]) -> None:
         self.stages = stages
@@ -199,12 +211,16 @@ class TrainStep:
         """The loss (an array) and the model's output for this batch; the update is not applied yet."""
         x = _as_tensor(x)
         y = y.data if isinstance(y, Tensor) else y
+        device = backend.device_of(x.data)
+        if backend.device_of(y) != device:  # where the loss would copy it to: the copy would be a constant
+            y = backend.to_device(y, device)
         _build(self.model, x)
         key = _signature([x.data, y]) + (getattr(self.model, "training", True), structure_version())
         entry = self.cache.get(key)
         if entry is None:
             with enable_grad():
                 graph, (loss, out), _ = trace(self._run, [x, y])
+            _check_inputs_used(graph)
             if loss.data.size != 1:
                 raise TraceError(f"jit: the loss must be one number. Received: shape {tuple(loss.shape)}")
             entry = _Entry(optimize(graph, self.passes, loss=graph.outputs[0], optimizer=self.optimizer), [])

@@ -25,6 +25,9 @@ from ..autograd import Function, Tensor
 from ..autograd.grad_mode import mode
 from .ir import Graph, Node
 
+# Ops known to draw from the generator; on the CPU a draw is also seen in the generator's state.
+RANDOM_OPS = frozenset({"Dropout"})
+
 
 class TraceError(RuntimeError):
     """The traced call does something a static graph cannot replay."""
@@ -46,9 +49,10 @@ def template(fn: Function, settings: dict[str, Any], needs: list[bool]) -> Funct
 def _rng_state(xp: Any) -> Any:
     """Something that changes whenever the generator of ``xp`` draws (None when it cannot be read)."""
     try:
-        return repr(backend.rng(xp).bit_generator.state)
+        state = backend.rng(xp).bit_generator.state
     except (AttributeError, TypeError):
         return None
+    return repr(state) if isinstance(state, dict) else None  # NumPy's generator; others are not checked
 
 
 class Tracer:
@@ -149,8 +153,8 @@ class Tracer:
             vid = self.graph.new_value(t.shape, t.dtype, "node", name=f"{name}:{i}" if len(outs) > 1 else name)
             self._bind(t, vid)
             out_ids.append(vid)
-        forward = op.forward
-        self.graph.nodes.append(Node("op", name, forward, in_ids, out_ids, op=op, random=after != before))
+        random = after != before or name in RANDOM_OPS
+        self.graph.nodes.append(Node("op", name, op.forward, in_ids, out_ids, op=op, random=random))
         self.templates[id(fn)] = op
         self.keep.append(fn)
         return result

@@ -154,3 +154,31 @@ def test_pytorch_recurrent_models_import_with_their_gate_order(cell, layer):
     with torch.no_grad():
         want = net.eval()(torch.from_numpy(ids)).numpy()
     np.testing.assert_allclose(model.predict(ids), want, rtol=1e-4, atol=1e-5)
+
+
+class TorchBlock(torch.nn.Module):
+    """A basic residual block: relu(bn(conv(relu(bn(conv(x))))) + x)."""
+
+    def __init__(self, channels):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = torch.nn.BatchNorm2d(channels)
+        self.conv2 = torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = torch.nn.BatchNorm2d(channels)
+
+    def forward(self, x):
+        return torch.relu(self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x))))) + x)
+
+
+def test_a_pytorch_residual_network_with_padded_pools():
+    """ResNet's stem (7x7 stride 2, max pool 3/2 padded by 1 after a ReLU), a residual block, a padded average pool."""
+    torch.manual_seed(4)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 7, stride=2, padding=3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                              torch.nn.MaxPool2d(3, 2, padding=1), TorchBlock(4), torch.nn.AvgPool2d(3, 1, padding=1),
+                              torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 3))
+    model = nr.load_onnx(onnx.load_from_string(torch_to_onnx(net, torch.zeros(1, 3, 20, 20))))
+    assert {"Add", "ZeroPadding2D", "GlobalAvgPool2D"} <= {type(m).__name__ for m in model.layers}
+    x = np.random.default_rng(5).standard_normal((2, 3, 20, 20)).astype(np.float32)
+    with torch.no_grad():
+        want = net.eval()(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model.predict(x.transpose(0, 2, 3, 1)), want, rtol=1e-4, atol=1e-5)

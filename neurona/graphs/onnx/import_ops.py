@@ -88,7 +88,9 @@ def _activation(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held
         name = {(0.0, 1.0): "saturated_linear", (-1.0, 1.0): "hard_tanh"}.get(tuple(bounds))
     if name is None:
         raise imp.error(node, f"this form of {node.op_type} ({attrs}) has no neurona activation")
-    return _same_as(h, call_layer(nn.Activation(name, name=imp.layer_name(node)), h))
+    y = _same_as(h, call_layer(nn.Activation(name, name=imp.layer_name(node)), h))
+    y.nonnegative = name in ("relu", "sigmoid", "softplus", "saturated_linear")
+    return y
 
 
 @op("Softmax", "LogSoftmax")
@@ -207,12 +209,22 @@ def _pool(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
     pool = tuple(attrs["kernel_shape"])
     stride = tuple(attrs.get("strides", [1, 1]))
     padding, pads = _padding(imp, node, attrs, h.shape[1:3], pool, stride)
-    if padding == "same" and node.op_type == "AveragePool" and attrs.get("count_include_pad", 0):
+    average = node.op_type == "AveragePool"
+    counts_pads = average and attrs.get("count_include_pad", 0)
+    if padding == "same" and counts_pads:
         padding = None
+    x = h
+    if padding is None and (counts_pads or not average and h.nonnegative):
+        # zeros that count in the average, or that never win a max over values >= 0 (PyTorch's padded pools)
+        zeros = nn.ZeroPadding2D(((pads[0], pads[1]), (pads[2], pads[3])), name=imp.layer_name(node))
+        x, padding = Held(call_layer(zeros, h), NCHW_VIEW), "valid"
     if padding is None:
-        raise imp.error(node, f"pads {attrs.get('pads')} are not supported (none, or TensorFlow's 'same')")
-    cls = nn.MaxPool2D if node.op_type == "MaxPool" else nn.AvgPool2D
-    return Held(call_layer(cls(pool, strides=stride, padding=padding, name=imp.layer_name(node)), h), NCHW_VIEW)
+        raise imp.error(node, f"pads {attrs.get('pads')} are not supported (none, TensorFlow's 'same', or any after "
+                              "a ReLU for a max pool)")
+    cls = nn.AvgPool2D if average else nn.MaxPool2D
+    y = Held(call_layer(cls(pool, strides=stride, padding=padding, name=imp.layer_name(node)), x), NCHW_VIEW)
+    y.nonnegative = h.nonnegative
+    return y
 
 
 @op("GlobalAveragePool", "GlobalMaxPool")

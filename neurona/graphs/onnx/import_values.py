@@ -24,7 +24,8 @@ class Held:
     ``perm``: ONNX tensor = neurona tensor transposed by perm (None: the same layout);
     ``features``: after a Flatten of a channels-first map, ONNX feature j is neurona feature features[j];
     ``kind``: "" for a plain tensor; "rnn_sequence" (T, 1, N, H) / "rnn_state" (1, N, H) for a recurrent
-    operator's outputs until their Squeeze; ``reversed``: the time axis was reversed (neurona's go_backwards).
+    operator's outputs until their Squeeze; ``reversed``: the time axis was reversed (neurona's go_backwards);
+    ``nonnegative``: every value is >= 0.
     """
 
     sym: Any
@@ -32,6 +33,7 @@ class Held:
     features: np.ndarray | None = None
     kind: str = ""
     reversed: bool = False
+    nonnegative: bool = False  # known >= 0 (after a ReLU): zero padding then equals a max pool's -inf padding
 
     @property
     def shape(self) -> tuple[Any, ...]:

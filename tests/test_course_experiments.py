@@ -143,3 +143,22 @@ def test_10_output_encoding(tmp_path):
     assert nearest >= bits  # reading the most probable valid code never loses to reading the bits
     assert all(r["runs"][8][name][-1] < r["runs"][32][name][-1] for name in r["runs"][8])  # capacity matters
     assert 0 <= r["invalid_codes"] < 0.2 and len(r["bit_errors"]) == 4
+
+
+def test_13_recurrent(tmp_path):
+    r = run("13_recurrent", tmp_path)
+    ratio = {name: {n: v["gradient_ratio"] for n, v in runs.items()} for name, runs in r["memory"].items()}
+    for cell in ("SimpleRNN", "LSTM", "GRU"):
+        assert ratio[cell][20] < ratio[cell][5]  # the first input's pull on the answer fades with distance
+    # at the start (Keras's initialisation) the orthogonal SimpleRNN reaches further back than the gated cells,
+    # whose forget (LSTM) or update (GRU) gates halve or quarter their memory at every step
+    assert ratio["SimpleRNN"][20] > 2 * ratio["LSTM"][20] and ratio["SimpleRNN"][20] > 100 * ratio["GRU"][20]
+    assert ratio["LSTM, chrono init"][20] > 2 * ratio["LSTM"][20]  # gate biases log(u) keep the memory open
+    assert ratio["GRU, chrono init"][20] > 100 * ratio["GRU"][20]
+    for name, f in r["fashion"].items():  # empty when Fashion-MNIST is not on the machine
+        assert 0 <= f["val_accuracy"][-1] <= 1
+        if "dropout" in name:  # Keras's rates: the same parameters, a recurrent mask dropping about 1 in 5
+            assert f["parameters"] == r["fashion"][name.split(" (")[0]]["parameters"]
+            assert 0.1 < f["recurrent_mask_zeros"] < 0.3
+        else:
+            assert f["recurrent_mask_zeros"] == 0

@@ -363,6 +363,24 @@ def test_lstm_unit_forget_bias_and_orthogonal_recurrent_kernel():
     assert (plain.bias.numpy() == 0).all()
 
 
+@pytest.mark.parametrize("cls, k", [(nn.SimpleRNN, 1), (nn.LSTM, 4), (nn.GRU, 3)])
+def test_recurrent_default_initialisation_is_keras(cls, k):
+    """Keras's defaults: glorot_uniform over the whole (F, k units) kernel, orthogonal (units, k units)
+    recurrent kernel, zero biases but the LSTM forget gate's."""
+    feat, u = 40, 16
+    layer = cls(u)
+    layer(nr.tensor(randn(2, 3, feat)))
+    W, U_, b = layer.kernel.numpy(), layer.recurrent_kernel.numpy(), layer.bias.numpy()
+    limit = np.sqrt(6 / (feat + k * u))
+    assert np.abs(W).max() <= limit and np.abs(W).max() > 0.9 * limit
+    assert abs(W.std() - limit / np.sqrt(3)) < 0.1 * limit / np.sqrt(3)  # uniform on [-limit, limit]
+    np.testing.assert_allclose(U_ @ U_.T, np.eye(u), atol=1e-5)
+    forget = np.zeros(b.shape, bool)
+    if cls is nn.LSTM:
+        forget[u:2 * u] = True
+    assert (b[forget] == 1).all() and (b[~forget] == 0).all()
+
+
 def test_go_backwards_reads_the_sequence_reversed(f64):
     x = randn(2, 4, 3)
     fwd = nn.GRU(3, return_sequences=True)

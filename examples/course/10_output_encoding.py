@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 import neurona as nr
-from neurona import nn, optim
 from neurona import functional as F
+from neurona import nn, optim
 from neurona.data import train_val_test_split
 from neurona.viz._figure import finish, new_figure
 
@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> dict:
     for hidden in sizes:
         runs[hidden] = {}
         for binary in (False, True):
-            model, curves = train(data, hidden, binary, epochs, args.seed)
+            with nr.performance():  # BLAS on one thread: small products, on a machine that may be shared
+                model, curves = train(data, hidden, binary, epochs, args.seed)
             runs[hidden].update(curves)
             if hidden == main_size:  # the test set, once, for the network the page describes
                 pred = predictions(model, x_test, binary)

@@ -172,7 +172,7 @@ def test_state_holds_decodable_maps_for_the_output_and_every_unit():
     assert all(len(base64.b64decode(u)) == state["unit_grid"] ** 2 for layer in state["units"] for u in layer)
     assert len(state["inputs"]) == 3
     assert [np.shape(w["kernel"]) for w in state["weights"]] == [(3, 3), (3, 2), (2, 1)]
-    json.dumps(state)  # plain JSON types only
+    json.dumps(state, allow_nan=False)  # plain JSON types only
 
 
 # --- the server ----------------------------------------------------------------------------------
@@ -255,10 +255,28 @@ def test_a_diverging_run_stops_with_a_message(client):
                                                           "epochs_per_frame": 5}})
         ws.receive_json()
         ws.send_json({"action": "play"})
-        error = _until(ws, lambda m: m["type"] == "error", limit=100)
-        assert "learning rate" in error["message"] and "10" in error["message"]
+        for _ in range(100):  # strict JSON all the way (a browser's parser refuses NaN)
+            msg = json.loads(ws.receive_text(), parse_constant=lambda name: pytest.fail(f"{name} in a message"))
+            if msg["type"] == "error":
+                break
+        assert "learning rate" in msg["message"] and "10" in msg["message"]
         ws.send_json({"action": "play"})
         assert "too high" in _until(ws, lambda m: m["type"] == "error")["message"]
+
+
+def test_an_unexpected_failure_is_reported_to_the_tab_and_the_session_goes_on(client, monkeypatch, caplog):
+    def broken(self):
+        raise ArithmeticError("a bug inside training")
+
+    monkeypatch.setattr(Session, "train_epoch", broken)
+    with client.websocket_connect("/ws") as ws:
+        ws.receive_json()
+        ws.send_json({"action": "step"})
+        error = ws.receive_json()
+        assert error["type"] == "error" and "ArithmeticError: a bug inside training" in error["message"]
+        ws.send_json({"action": "state"})
+        assert ws.receive_json()["type"] == "state"
+    assert "a session failed" in caplog.text
 
 
 def test_sessions_are_bounded_and_end_with_their_tab(client):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from pathlib import Path
@@ -30,6 +31,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from . import settings as options
 from .session import Session
 
+log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 MAX_SESSIONS = 8
 FRAME_PAUSE = 0.02  # seconds between frames while playing: room for the page's messages and other tabs
@@ -63,6 +65,17 @@ class Playground:
     async def _run(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.worker, fn, *args)
 
+    async def _work(self, session: Session, fn: Any, *args: Any) -> tuple[Any, list[dict[str, Any]]]:
+        """Run ``fn`` on the worker thread: (its result, []), or (None, [an error reply]) when it fails
+        unexpectedly (a bug, memory), so that this tab hears of it and the server goes on."""
+        try:
+            return await self._run(fn, *args), []
+        except Exception as exc:
+            log.exception("playground: a session failed")
+            session.running = False
+            return None, [{"type": "error", "message": f"the server could not go on ({type(exc).__name__}: {exc}). "
+                                                       "Press reset, or reload the page."}]
+
     async def websocket(self, ws: WebSocket) -> None:
         origin = ws.headers.get("origin")
         if origin and urlsplit(origin).netloc != ws.headers.get("host"):
@@ -74,7 +87,7 @@ class Playground:
                                 f"{self.max_sessions} train at once. Close one and reload this page."})
             await ws.close()
             return
-        session = await self._run(Session)
+        session = await self._run(Session)  # the default settings: cannot fail on bad input
         self.sessions.add(session)
         inbox: asyncio.Queue = asyncio.Queue()
         reader = asyncio.create_task(self._read(ws, inbox))
@@ -82,8 +95,10 @@ class Playground:
             await ws.send_json(await self._run(session.state, True))
             while True:
                 if session.running and inbox.empty():
-                    await self._run(session.frame)
-                    await ws.send_json(await self._run(session.state))
+                    _, replies = await self._work(session, session.frame)
+                    state, more = await self._work(session, session.state)
+                    for reply in ([state] if state else []) + replies + more:
+                        await ws.send_json(reply)
                     if session.diverged:
                         await ws.send_json({"type": "error", "message": _diverged(session)})
                     await asyncio.sleep(FRAME_PAUSE)
@@ -91,7 +106,8 @@ class Playground:
                 text = await inbox.get()
                 if text is _CLOSED:
                     break
-                for reply in await self._run(session.handle, text):
+                replies, failed = await self._work(session, session.handle, text)
+                for reply in (replies or []) + failed:
                     await ws.send_json(reply)
         except (WebSocketDisconnect, RuntimeError, OSError):  # the tab went away mid-send
             pass

@@ -69,6 +69,11 @@ def _grid(extent: float, size: int) -> np.ndarray:
     return np.stack([g1.ravel(), g2.ravel()], axis=1).astype(np.float32)
 
 
+def _finite(values: list[float]) -> list[float | None]:
+    """None for NaN and infinities: JSON has no such numbers and the page's parser refuses them."""
+    return [v if np.isfinite(v) else None for v in values]
+
+
 def _scaled(v: np.ndarray) -> np.ndarray:
     """Columns divided by their largest magnitude when it passes 1 (ReLU units), else kept."""
     return v / np.maximum(np.abs(v).max(axis=0, keepdims=True), 1.0)
@@ -207,8 +212,8 @@ class Session:
     def _weights(self) -> list[dict[str, list]]:
         if self.perceptron is not None:
             return [{"kernel": [[float(w)] for w in self.perceptron.weights], "bias": [self.perceptron.bias]}]
-        return [{"kernel": np.round(layer.kernel.numpy().astype(np.float64), 4).tolist(),
-                 "bias": np.round(layer.bias.numpy().astype(np.float64), 4).tolist()}
+        return [{"kernel": np.round(np.nan_to_num(layer.kernel.numpy().astype(np.float64)), 4).tolist(),
+                 "bias": np.round(np.nan_to_num(layer.bias.numpy().astype(np.float64)), 4).tolist()}
                 for layer in self.model.layers if isinstance(layer, nn.Dense)]
 
     def accuracy(self, Fx: np.ndarray, y: np.ndarray) -> float:
@@ -227,11 +232,12 @@ class Session:
         state: dict[str, Any] = {
             "type": "state", "settings": s.to_dict(), "epoch": self.epoch, "running": self.running,
             "diverged": self.diverged, "converged": self.converged,
-            "train_loss": self.train_loss[-1], "test_loss": self.test_loss[-1],
+            "train_loss": _finite(self.train_loss[-1:])[0], "test_loss": _finite(self.test_loss[-1:])[0],
             "train_accuracy": self.accuracy(self.F_train, self.y_train),
             "test_accuracy": self.accuracy(self.F_test, self.y_test),
-            "curve": {"epoch": [self.curve_epochs[i] for i in keep], "train": [self.train_loss[i] for i in keep],
-                      "test": [self.test_loss[i] for i in keep]},
+            "curve": {"epoch": [self.curve_epochs[i] for i in keep],
+                      "train": _finite([self.train_loss[i] for i in keep]),
+                      "test": _finite([self.test_loss[i] for i in keep])},
             "output": _encode(out), "grid": GRID, "unit_grid": UNIT_GRID,
             "units": [[_encode(col) for col in _scaled(h).T] for h in hidden],
             "weights": self._weights(),

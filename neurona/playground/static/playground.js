@@ -239,7 +239,7 @@ function placeControls(centres) {
 
 function render() {
   $("epoch").textContent = state.epoch.toLocaleString("en");
-  const fmt = (v) => (Number.isFinite(v) ? v.toFixed(3) : "not a number");
+  const fmt = (v) => (Number.isFinite(v) ? v.toFixed(3) : "NaN");
   $("test-loss").textContent = fmt(state.test_loss);
   $("train-loss").textContent = fmt(state.train_loss);
   $("test-accuracy").textContent = `${(100 * state.test_accuracy).toFixed(1)} %`;

@@ -235,3 +235,16 @@ def test_older_and_newer_opsets(opset):
     assert proto.opset_import[0].version == opset
     with pytest.raises(ValueError, match="opset must be an integer from 13 to 21"):
         to_onnx(model, 12)
+
+
+def test_onnx_is_optional(monkeypatch):
+    import subprocess
+    import sys
+
+    code = "import sys, neurona; assert 'onnx' not in sys.modules and 'onnxruntime' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0  # importing neurona loads neither
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if the extra were not installed
+    with pytest.raises(ImportError, match=r"pip install neurona\[onnx\]"):
+        nr.models.get("mlp", (4,), 2).export("never-written.onnx")
+    with pytest.raises(ImportError, match=r"pip install neurona\[onnx\]"):
+        nr.load_onnx("never-read.onnx")

@@ -39,6 +39,45 @@ def check_padding(padding: Any, where: str) -> Any:
     return list(pair(padding, "padding", where, minimum=0))
 
 
+def check_data_format(data_format: Any, where: str) -> str:
+    """"channels_last" (None: neurona's and Keras's default) or "channels_first"."""
+    if data_format not in (None, "channels_last", "channels_first"):
+        raise ValueError(f"{where}: data_format must be 'channels_last' or 'channels_first'. "
+                         f"Received: data_format={data_format!r}")
+    return data_format or "channels_last"
+
+
+class ChannelsFirst:
+    """Mixin: the layer on (N, C, H, W) images, run channels-last between two transposes.
+
+    ``Conv2D(..., data_format="channels_first")`` (and the pools) construct the class that mixes
+    this in (``ChannelsFirstConv2D``...): the same weights and arithmetic, the input transposed to
+    (N, H, W, C) on the way in and the output back to (N, C, H, W) on the way out. Being its own
+    class, it is never fused with the next layer and the ONNX exporter refuses it rather than
+    export it channels-last.
+    """
+
+    data_format = "channels_first"
+
+    def channels_last_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """(N, C, H, W) -> (N, H, W, C), for building the channels-last layer; an error for other ranks."""
+        s = tuple(input_shape)
+        if len(s) != 4:
+            raise ValueError(f"{type(self).__name__} layer '{self.name}': expected input with 4 dimensions "
+                             f"(N, C, H, W) (data_format='channels_first'). Received: shape={s}")
+        return s[0], s[2], s[3], s[1]
+
+    def forward(self, x: Any) -> Tensor:
+        if len(x.shape) != 4:
+            check_input(self, x, ndim=4, what="(N, C, H, W) (data_format='channels_first')")
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        y = super().forward(x.transpose(0, 2, 3, 1))
+        return y.transpose(0, 3, 1, 2) if len(y.shape) == 4 else y
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "data_format": "channels_first"}
+
+
 def _as_config(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
@@ -108,21 +147,44 @@ class Conv2D(_Conv):
     padding "valid" (none), "same" (Ho = ceil(H / stride)) or an int/pair of zeros per side.
     A ReLU activation is fused into the convolution (see ``F.conv2d``).
 
+    ``data_format="channels_first"`` takes and gives (N, C, H, W): a ``ChannelsFirstConv2D``, the same
+    layer between two transposes (see ``ChannelsFirst``).
+
     >>> layer = nn.Conv2D(32, 3, padding="same", activation="relu")   # (N, 28, 28, 1) -> (N, 28, 28, 32)
     """
+
+    data_format = "channels_last"
+
+    def __new__(cls, *args: Any, data_format: str | None = None, **kwargs: Any) -> Conv2D:
+        if cls is Conv2D and check_data_format(data_format, "Conv2D") == "channels_first":
+            cls = ChannelsFirstConv2D
+        return super().__new__(cls)
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: Any = "valid",
                  dilation_rate: Any = 1, activation: Any = None, use_bias: bool = True,
                  kernel_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  kernel_regularizer: Any = None, name: str | None = None,
-                 input_shape: tuple[int, ...] | None = None) -> None:
+                 input_shape: tuple[int, ...] | None = None, data_format: str | None = None) -> None:
         super().__init__(filters, kernel_size, strides, padding, dilation_rate, activation, use_bias,
                          kernel_initializer, bias_initializer, kernel_regularizer, name, input_shape)
+        if check_data_format(data_format, f"Conv2D layer '{self.name}'") != self.data_format:
+            raise ValueError(f"{type(self).__name__} layer '{self.name}': data_format must be {self.data_format!r}. "
+                             f"Received: data_format={data_format!r}")
 
     def forward(self, x: Any) -> Tensor:
         padding = tuple(self.padding) if isinstance(self.padding, list) else self.padding
         return self._run(F.conv2d, x, self.activation, stride=self.strides, padding=padding,
                          dilation=self.dilation_rate)
+
+
+class ChannelsFirstConv2D(ChannelsFirst, Conv2D):
+    """``Conv2D(..., data_format="channels_first")``: x (N, C_in, H, W) -> (N, filters, Ho, Wo)."""
+
+    def __init__(self, *args: Any, data_format: str | None = "channels_first", **kwargs: Any) -> None:
+        super().__init__(*args, data_format=data_format, **kwargs)
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        super().build(self.channels_last_shape(input_shape))
 
 
 class Conv2DTranspose(_Conv):

@@ -1,7 +1,8 @@
 """Pooling and up-sampling layers, channels-last (N, H, W, C); no weights.
 
 Keras names, with Keras's long spellings as aliases: MaxPooling2D, AveragePooling2D,
-GlobalAveragePooling2D, GlobalMaxPooling2D.
+GlobalAveragePooling2D, GlobalMaxPooling2D. The pools take ``data_format="channels_first"``
+for (N, C, H, W) images: the same pool between two transposes (``conv.ChannelsFirst``).
 """
 
 from __future__ import annotations
@@ -11,18 +12,36 @@ from typing import Any
 from .. import functional as F
 from ..autograd import Tensor
 from ..functional.conv import pair
-from .conv import image_input
+from .conv import ChannelsFirst, check_data_format, image_input
 from .module import Module
+
+
+def _channels_first_variant(cls: type, data_format: Any) -> type:
+    """The class a pool's constructor makes: ``cls``, or its channels-first twin (see ``ChannelsFirst``)."""
+    if check_data_format(data_format, cls.__name__) == "channels_first":
+        return _CHANNELS_FIRST.get(cls, cls)
+    return cls
+
+
+def _check_own_format(layer: Module, data_format: Any) -> None:
+    if check_data_format(data_format, f"{type(layer).__name__} layer '{layer.name}'") != layer.data_format:
+        raise ValueError(f"{type(layer).__name__} layer '{layer.name}': data_format must be {layer.data_format!r}. "
+                         f"Received: data_format={data_format!r}")
 
 
 class _Pool2D(Module):
     """MaxPool2D and AvgPool2D: the window, its stride and the padding."""
 
     op: Any = None
+    data_format = "channels_last"
+
+    def __new__(cls, *args: Any, data_format: str | None = None, **kwargs: Any) -> _Pool2D:
+        return super().__new__(_channels_first_variant(cls, data_format))
 
     def __init__(self, pool_size: Any = 2, strides: Any = None, padding: str = "valid", name: str | None = None,
-                 input_shape: tuple[int, ...] | None = None) -> None:
+                 input_shape: tuple[int, ...] | None = None, data_format: str | None = None) -> None:
         super().__init__(name=name, input_shape=input_shape)
+        _check_own_format(self, data_format)
         where = f"{type(self).__name__} layer '{self.name}'"
         self.pool_size = pair(pool_size, "pool_size", where)
         self.strides = None if strides is None else pair(strides, "strides", where)
@@ -65,10 +84,15 @@ class AvgPool2D(_Pool2D):
 
 class _GlobalPool2D(Module):
     op: Any = None
+    data_format = "channels_last"
+
+    def __new__(cls, *args: Any, data_format: str | None = None, **kwargs: Any) -> _GlobalPool2D:
+        return super().__new__(_channels_first_variant(cls, data_format))
 
     def __init__(self, keepdims: bool = False, name: str | None = None,
-                 input_shape: tuple[int, ...] | None = None) -> None:
+                 input_shape: tuple[int, ...] | None = None, data_format: str | None = None) -> None:
         super().__init__(name=name, input_shape=input_shape)
+        _check_own_format(self, data_format)
         self.keepdims = bool(keepdims)
 
     def forward(self, x: Any) -> Tensor:
@@ -88,6 +112,32 @@ class GlobalMaxPool2D(_GlobalPool2D):
     """Max over all pixels: (N, H, W, C) -> (N, C), or (N, 1, 1, C) with keepdims."""
 
     op = staticmethod(F.global_max_pool2d)
+
+
+class _ChannelsFirstPool(ChannelsFirst):
+    def __init__(self, *args: Any, data_format: str | None = "channels_first", **kwargs: Any) -> None:
+        super().__init__(*args, data_format=data_format, **kwargs)
+
+
+class ChannelsFirstMaxPool2D(_ChannelsFirstPool, MaxPool2D):
+    """``MaxPool2D(..., data_format="channels_first")``: (N, C, H, W) -> (N, C, Ho, Wo)."""
+
+
+class ChannelsFirstAvgPool2D(_ChannelsFirstPool, AvgPool2D):
+    """``AvgPool2D(..., data_format="channels_first")``: (N, C, H, W) -> (N, C, Ho, Wo)."""
+
+
+class ChannelsFirstGlobalAvgPool2D(_ChannelsFirstPool, GlobalAvgPool2D):
+    """``GlobalAvgPool2D(data_format="channels_first")``: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with keepdims."""
+
+
+class ChannelsFirstGlobalMaxPool2D(_ChannelsFirstPool, GlobalMaxPool2D):
+    """``GlobalMaxPool2D(data_format="channels_first")``: (N, C, H, W) -> (N, C), or (N, C, 1, 1) with keepdims."""
+
+
+_CHANNELS_FIRST: dict[type, type] = {MaxPool2D: ChannelsFirstMaxPool2D, AvgPool2D: ChannelsFirstAvgPool2D,
+                                     GlobalAvgPool2D: ChannelsFirstGlobalAvgPool2D,
+                                     GlobalMaxPool2D: ChannelsFirstGlobalMaxPool2D}
 
 
 class UpSampling2D(Module):

@@ -19,7 +19,7 @@ from .. import functional as F
 from ..autograd import Tensor
 from ..functional.conv import conv_pads, pair
 from ..functional.reference import pad
-from .conv import _as_config, check_padding, image_input
+from .conv import ChannelsFirst, _as_config, check_data_format, check_padding, image_input
 from .core import _activation_name, _serial
 from .initializers import serialize_initializer
 from .module import Module
@@ -68,7 +68,18 @@ def depthwise_conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: An
 
 
 class _Depthwise(Module):
-    """What DepthwiseConv2D and SeparableConv2D share: arguments, the depthwise kernel, channels_first."""
+    """What DepthwiseConv2D and SeparableConv2D share: arguments, the depthwise kernel, the depthwise step.
+
+    ``data_format="channels_first"`` constructs the channels-first twin (``ChannelsFirstSeparableConv2D``...):
+    the same layer between two transposes (see ``conv.ChannelsFirst``).
+    """
+
+    data_format = "channels_last"
+
+    def __new__(cls, *args: Any, data_format: str | None = None, **kwargs: Any) -> _Depthwise:
+        if check_data_format(data_format, cls.__name__) == "channels_first":
+            cls = _CHANNELS_FIRST.get(cls, cls)
+        return super().__new__(cls)
 
     def __init__(self, kernel_size: Any, strides: Any, padding: Any, data_format: str | None, dilation_rate: Any,
                  depth_multiplier: int, activation: Any, use_bias: bool, depthwise_initializer: Any,
@@ -76,6 +87,9 @@ class _Depthwise(Module):
                  input_shape: tuple[int, ...] | None) -> None:
         super().__init__(name=name, input_shape=input_shape)
         where = f"{type(self).__name__} layer '{self.name}'"
+        if check_data_format(data_format, where) != self.data_format:
+            raise ValueError(f"{where}: data_format must be {self.data_format!r}. "
+                             f"Received: data_format={data_format!r}")
         if not isinstance(depth_multiplier, int) or isinstance(depth_multiplier, bool) or depth_multiplier < 1:
             raise ValueError(f"{where}: depth_multiplier must be a positive integer. "
                              f"Received: depth_multiplier={depth_multiplier!r}")
@@ -86,10 +100,6 @@ class _Depthwise(Module):
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError(f"{where}: strides > 1 and dilation_rate > 1 cannot be combined (as in Keras). "
                              f"Received: strides={self.strides}, dilation_rate={self.dilation_rate}")
-        if data_format not in (None, "channels_last", "channels_first"):
-            raise ValueError(f"{where}: data_format must be 'channels_last' or 'channels_first'. "
-                             f"Received: data_format={data_format!r}")
-        self.data_format = data_format or "channels_last"
         self.depth_multiplier = depth_multiplier
         self.activation = _activation_name(activation)
         self.use_bias = use_bias
@@ -100,18 +110,11 @@ class _Depthwise(Module):
     def _channels(self, input_shape: tuple[int, ...]) -> int:
         if len(input_shape) != 4:
             raise ValueError(f"{type(self).__name__} layer '{self.name}': expected input with 4 dimensions "
-                             f"{self._layout()}. Received: shape={tuple(input_shape)}")
-        return int(input_shape[1] if self.data_format == "channels_first" else input_shape[-1])
-
-    def _layout(self) -> str:
-        return "(N, C, H, W)" if self.data_format == "channels_first" else "(N, H, W, C)"
+                             f"(N, H, W, C). Received: shape={tuple(input_shape)}")
+        return int(input_shape[-1])
 
     def _depthwise(self, x: Any) -> Tensor:
-        """The depthwise step on a channels-last batch (checked against the built kernel)."""
-        if self.data_format == "channels_first":
-            if len(x.shape) != 4:
-                self._channels(tuple(x.shape))
-            x = (x if isinstance(x, Tensor) else Tensor(x)).transpose(0, 2, 3, 1)
+        """The depthwise step (x checked against the built kernel)."""
         x = image_input(self, x, self.depthwise_kernel.shape[2], self.depthwise_kernel.dtype)
         padding = tuple(self.padding) if isinstance(self.padding, list) else self.padding
         try:
@@ -119,16 +122,13 @@ class _Depthwise(Module):
         except ValueError as exc:  # e.g. a kernel larger than the image: say which layer
             raise ValueError(f"{type(self).__name__} layer '{self.name}': {exc}") from None
 
-    def _finish(self, y: Tensor) -> Tensor:
-        return y.transpose(0, 3, 1, 2) if self.data_format == "channels_first" else y
-
     def _base_config(self) -> dict[str, Any]:
         if callable(self.activation):
             raise TypeError(f"{type(self).__name__} '{self.name}': a custom activation function cannot be saved; "
                             "use a name")
         return {
             "kernel_size": list(self.kernel_size), "strides": list(self.strides),
-            "padding": _as_config(self.padding), "data_format": self.data_format,
+            "padding": _as_config(self.padding),
             "dilation_rate": list(self.dilation_rate), "depth_multiplier": self.depth_multiplier,
             "activation": self.activation, "use_bias": self.use_bias,
             "depthwise_initializer": _serial(self.depthwise_initializer, serialize_initializer),
@@ -143,16 +143,16 @@ class DepthwiseConv2D(_Depthwise):
 
     x (N, H, W, C) -> (N, Ho, Wo, C * depth_multiplier); depthwise_kernel (kh, kw, C, depth_multiplier),
     bias (C * depth_multiplier,). padding "valid", "same" or an int/pair; ``data_format="channels_first"``
-    takes and gives (N, C, H, W) (transposed in and out).
+    takes and gives (N, C, H, W) (transposed in and out, see ``_Depthwise``).
 
     >>> layer = nn.DepthwiseConv2D(3, padding="same")   # (N, 32, 32, 64) -> (N, 32, 32, 64)
     """
 
     def __init__(self, kernel_size: Any, strides: Any = 1, padding: Any = "valid", depth_multiplier: int = 1,
-                 data_format: str | None = None, dilation_rate: Any = 1, activation: Any = None,
+                 dilation_rate: Any = 1, activation: Any = None,
                  use_bias: bool = True, depthwise_initializer: Any = "glorot_uniform",
                  bias_initializer: Any = "zeros", depthwise_regularizer: Any = None, name: str | None = None,
-                 input_shape: tuple[int, ...] | None = None) -> None:
+                 input_shape: tuple[int, ...] | None = None, data_format: str | None = None) -> None:
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier, activation,
                          use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer, name, input_shape)
 
@@ -169,7 +169,7 @@ class DepthwiseConv2D(_Depthwise):
             y = y + self.bias
         if self.activation is not None:
             y = F.get_activation(self.activation)(y) if isinstance(self.activation, str) else self.activation(y)
-        return self._finish(y)
+        return y
 
     def get_config(self) -> dict[str, Any]:
         return self._base_config()
@@ -191,11 +191,11 @@ class SeparableConv2D(_Depthwise):
     """
 
     def __init__(self, filters: int, kernel_size: Any, strides: Any = 1, padding: Any = "valid",
-                 data_format: str | None = None, dilation_rate: Any = 1, depth_multiplier: int = 1,
+                 dilation_rate: Any = 1, depth_multiplier: int = 1,
                  activation: Any = None, use_bias: bool = True, depthwise_initializer: Any = "glorot_uniform",
                  pointwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  depthwise_regularizer: Any = None, pointwise_regularizer: Any = None, name: str | None = None,
-                 input_shape: tuple[int, ...] | None = None) -> None:
+                 input_shape: tuple[int, ...] | None = None, data_format: str | None = None) -> None:
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier, activation,
                          use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer, name, input_shape)
         if not isinstance(filters, int) or isinstance(filters, bool) or filters < 1:
@@ -221,7 +221,7 @@ class SeparableConv2D(_Depthwise):
         y = F.conv2d(h, self.pointwise_kernel, self.bias, activation=fused)
         if fused is None and act is not None:
             y = act(y)
-        return self._finish(y)
+        return y
 
     def get_config(self) -> dict[str, Any]:
         config = self._base_config()
@@ -236,4 +236,24 @@ class SeparableConv2D(_Depthwise):
                 f"activation={self.activation!r}")
 
 
-__all__ = ["DepthwiseConv2D", "SeparableConv2D", "depthwise_conv2d"]
+class _ChannelsFirstTwin(ChannelsFirst):
+    def __init__(self, *args: Any, data_format: str | None = "channels_first", **kwargs: Any) -> None:
+        super().__init__(*args, data_format=data_format, **kwargs)
+
+    def build(self, input_shape: tuple[int, ...]) -> None:
+        super().build(self.channels_last_shape(input_shape))
+
+
+class ChannelsFirstDepthwiseConv2D(_ChannelsFirstTwin, DepthwiseConv2D):
+    """``DepthwiseConv2D(..., data_format="channels_first")``: (N, C, H, W) -> (N, C * M, Ho, Wo)."""
+
+
+class ChannelsFirstSeparableConv2D(_ChannelsFirstTwin, SeparableConv2D):
+    """``SeparableConv2D(..., data_format="channels_first")``: (N, C, H, W) -> (N, filters, Ho, Wo)."""
+
+
+_CHANNELS_FIRST: dict[type, type] = {DepthwiseConv2D: ChannelsFirstDepthwiseConv2D,
+                                     SeparableConv2D: ChannelsFirstSeparableConv2D}
+
+__all__ = ["ChannelsFirstDepthwiseConv2D", "ChannelsFirstSeparableConv2D", "DepthwiseConv2D", "SeparableConv2D",
+           "depthwise_conv2d"]

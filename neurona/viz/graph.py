@@ -34,7 +34,9 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor
 from ..files import atomic_write
+from ..graphs import Graph, Traced, TrainStep
 from ..nn import Module, Parameter
+from .jit_graph import traced_graph
 
 RANKDIRS = ("TB", "LR", "BT", "RL")
 FORMATS = ("svg", "png", "pdf")
@@ -54,9 +56,18 @@ _STYLE = {
 }
 
 
-def graph(tensor: Tensor, show_shapes: bool = True, show_values: bool = False, rankdir: str = "TB",
-          params: Module | Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None = None) -> str:
+def graph(tensor: Any, show_shapes: bool = True, show_values: bool = False, rankdir: str = "TB",
+          params: Module | Mapping[str, Tensor] | Iterable[tuple[str, Tensor]] | None = None,
+          stage: str | None = None) -> str:
     """Graphviz DOT text of the computational graph that produced ``tensor``.
+
+    Given a traced function or training step (``nr.jit``) instead, the static graph after the
+    pass named ``stage`` ("traced", "dce", "fold", "cse", "fuse", "backward", "fuse_optimizer",
+    "memory"; default the last), marking what that pass removed, fused and made share a buffer,
+    with op counts and the planned peak memory (see ``viz/jit_graph.py``):
+
+    >>> step = nr.jit.train_step(model, F.cross_entropy, opt); step(xb, yb)
+    >>> nr.viz.render(nr.viz.graph(step, stage="fuse"), "after_fuse.png")
 
     show_shapes: write each tensor's shape and dtype in its node.
     show_values: write small tensors' values (and ``.grad`` where one is stored).
@@ -70,7 +81,10 @@ def graph(tensor: Tensor, show_shapes: bool = True, show_values: bool = False, r
     >>> nr.viz.render(dot, "graph.svg")
     """
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"graph: expected a Tensor (the result of some ops). Received: {type(tensor).__name__}")
+        if isinstance(tensor, (Graph, Traced, TrainStep)):
+            return traced_graph(tensor, stage, rankdir)
+        raise TypeError(f"graph: expected a Tensor (the result of some ops) or a traced function or step (nr.jit). "
+                        f"Received: {type(tensor).__name__}")
     if rankdir not in RANKDIRS:
         raise ValueError(f"graph: rankdir must be one of {', '.join(RANKDIRS)}. Received: rankdir={rankdir!r}")
     names = _parameter_names(params)

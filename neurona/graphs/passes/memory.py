@@ -4,8 +4,9 @@ Liveness: a value is born at the node that produces it and dies after its last u
 a training graph an op's backward reads what its forward saved (its inputs and output),
 so those live until the backward node too. The graph's outputs live to the end.
 
-Buffer assignment, greedy in execution order: a new value takes a free buffer of exactly
-its size when there is one (left by a value that died earlier), else a new buffer. An
+Buffer assignment, greedy in execution order: a new value takes the smallest free buffer
+that holds it (left by a value that died earlier), else grows the largest free one, else
+gets a new buffer; a buffer is as large as the largest array it ever holds. An
 elementwise op whose input dies at that op, with the output's shape and dtype, writes
 into the input's buffer: it runs in place (only in inference: a training op's backward
 needs its input as it was). The plan's peak is the total size of the buffers it uses,
@@ -98,32 +99,38 @@ def plan_memory(graph: Graph) -> Graph:
     values = graph.values
     differentiated = {id(n.forward) for n in graph.nodes if n.kind == "backward"}
     plan = MemoryPlan(naive=sum(values[v].nbytes for v in life))
-    free_buffers: dict[int, list[int]] = {}
+    free: list[int] = []  # buffers no live value holds
     nodes: list[Node] = []
     for i, node in enumerate(graph.nodes):
         node = _maybe_in_place(node, i, life, values, differentiated, plan)
         for v in node.outputs:
-            if v in plan.buffer_of:
-                continue
-            size = values[v].nbytes
-            pool = free_buffers.get(size)
-            if pool:
-                plan.buffer_of[v] = pool.pop()
-            else:
-                plan.buffer_of[v] = len(plan.sizes)
-                plan.sizes.append(size)
+            if v not in plan.buffer_of:
+                plan.buffer_of[v] = _take(free, plan.sizes, values[v].nbytes)
         dying = tuple(v for v in set(node.inputs) | set(node.outputs) if v in life and life[v][1] == i)
         taken = {plan.buffer_of[o] for o in node.outputs}
         for v in dying:
             b = plan.buffer_of[v]
             if b not in taken or v in node.outputs:
-                free_buffers.setdefault(values[v].nbytes, []).append(b)
+                free.append(b)
         plan.frees.append(dying)
         nodes.append(node)
     out = graph.copy()
     out.nodes = nodes
     out.plan = plan
     return out
+
+
+def _take(free: list[int], sizes: list[int], size: int) -> int:
+    """A buffer for ``size`` bytes: the smallest free one that holds it, else the largest free one grown
+    to fit (a buffer is as large as the largest array it ever holds), else a new one."""
+    fits = [b for b in free if sizes[b] >= size]
+    if fits or free:
+        b = min(fits, key=lambda b: sizes[b]) if fits else max(free, key=lambda b: sizes[b])
+        free.remove(b)
+        sizes[b] = max(sizes[b], size)
+        return b
+    sizes.append(size)
+    return len(sizes) - 1
 
 
 def _maybe_in_place(node: Node, i: int, life: dict, values: dict, differentiated: set, plan: MemoryPlan) -> Node:

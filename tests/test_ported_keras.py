@@ -110,3 +110,25 @@ def test_addition_rnn(run_port, capsys):
     assert g["model"].predict(g["x_val"]).shape == (50, 4, 12)
     out = capsys.readouterr().out
     assert len(re.findall(r"= .*(right|wrong)", out)) == 8 and "round 1/1" in out
+
+
+@pytest.mark.cpu_only(reason="the ports read host files and print; their numbers come from fit/evaluate")
+def test_image_classification_from_scratch(run_port, tmp_path, capsys):
+    no_dot = shutil.which("dot") is None
+    with pytest.warns(UserWarning, match="plot_model") if no_dot else contextlib.nullcontext():
+        g = run_port("keras_image_classification_from_scratch.py")
+    out = capsys.readouterr().out
+    assert g["num_skipped"] == 4 and "Deleted 4 damaged images" in out  # two per class, found by the header check
+    train_ds, val_ds = g["train_ds"], g["val_ds"]
+    assert train_ds.class_names == ["Bag", "Trouser"] and len(val_ds.file_paths) == int(0.2 * 128)
+    assert not set(train_ds.file_paths) & set(val_ds.file_paths)
+    kinds = {type(m).__name__ for m in g["model"].modules()}
+    assert {"SeparableConv2D", "Add", "Rescaling"} <= kinds
+    assert not {"RandomFlip", "RandomRotation"} & kinds  # augmentation runs on the dataset, not in the model
+    loss = g["history"].history["loss"]
+    assert len(loss) == 2 and loss[1] < loss[0] and len(g["history"].history["val_accuracy"]) == 2
+    # the checkpoint of the last epoch is the trained model
+    saved = nr.models.load_model(tmp_path / "save_at_2.keras")
+    np.testing.assert_array_equal(saved.predict(g["img_array"]), g["predictions"])
+    bag, trouser = (float(v) for v in re.search(r"is (\S+)% Bag and (\S+)% Trouser", out).groups())
+    assert bag + trouser == pytest.approx(100, abs=0.02)

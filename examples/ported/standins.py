@@ -52,3 +52,27 @@ def _write(path: Path, text: str) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text)
     tmp.replace(path)
+
+
+def fashion_image_folder(per_class: int, damaged: int = 2) -> str:
+    """The Cats-vs-Dogs archive's layout, one subfolder of JPEG files per class, made from Fashion-MNIST's
+    training images: "Trouser" and "Bag" (28x28 greys saved as RGB JPEGs), ``per_class`` of each, plus
+    ``damaged`` files per class that end in .jpg but are no JPEG (no "JFIF" in their header), as the real
+    archive holds. Rewritten on every call: the script deletes the damaged files it finds."""
+    import shutil
+
+    from PIL import Image
+
+    import neurona as nr
+
+    (x, y), _ = nr.data.load_fashion_mnist()
+    root = ROOT / f"FashionImages_{per_class}"
+    shutil.rmtree(root, ignore_errors=True)
+    for name, label in (("Trouser", 1), ("Bag", 8)):
+        folder = root / name
+        folder.mkdir(parents=True)
+        for i, img in enumerate(x[y == label][:per_class]):
+            Image.fromarray(img).convert("RGB").save(folder / f"{i}.jpg", quality=95)
+        for i in range(damaged):
+            (folder / f"{per_class + i}.jpg").write_bytes(b"\x00\x01 not an image " * (i + 1))
+    return str(root)

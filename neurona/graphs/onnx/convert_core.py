@@ -154,15 +154,9 @@ def _merge(b: GraphBuilder, layer: Any, x: Any) -> Value:
     elif len(names) == 2 and isinstance(layer, nn.Add):
         y = b.node("Add", names)
     else:
-        y = b.node(_MERGES[type(layer)] if type(layer) in _MERGES else _merge_op(layer), names)
+        op = next(op for cls, op in _MERGES.items() if isinstance(layer, cls))
+        y = b.node(op, names)
     return Value(y, run_example(layer, values), layout)
-
-
-def _merge_op(layer: Any) -> str:
-    for cls, op in _MERGES.items():
-        if isinstance(layer, cls):
-            return op
-    raise ExportError(f"ONNX export: merge layer '{layer.name}' ({type(layer).__name__}) is not supported")
 
 
 @converts(nn.Concatenate)

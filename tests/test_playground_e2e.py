@@ -79,9 +79,9 @@ def test_xor_learns_in_the_browser_and_the_exported_code_trains(server_and_brows
     page.wait_for_function("document.getElementById('epoch').textContent === '0'")
     page.click("#dataset-xor")
     page.wait_for_selector("#dataset-xor.on")
-    while page.text_content("#layer-count") != "1 hidden layer":
-        page.click("#remove-layer")
-        page.wait_for_timeout(100)
+    assert page.text_content("#layer-count") == "2 hidden layers"  # the default network: 4 and 2 units
+    page.click("#remove-layer")
+    page.wait_for_function("document.getElementById('layer-count').textContent === '1 hidden layer'")
     page.fill("input.units[data-layer='0']", "4")
     page.press("input.units[data-layer='0']", "Enter")
     page.select_option("#activation", "tanh")

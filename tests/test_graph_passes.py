@@ -180,3 +180,33 @@ def test_each_pass_alone_keeps_training_equal_to_eager(names):
         weights.append([p.numpy() for p in model.parameters()])
     for a, b in zip(*weights):
         np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+
+
+def test_specialized_dense_kernels_give_eager_bits():
+    """Inference kernels chosen by shape, gradients written into the optimizer's flat buffer: same bits."""
+    from neurona.graphs.passes.specialize import DenseBackwardIntoBuffers
+
+    x = np.random.default_rng(0).standard_normal((6, 5)).astype(np.float32)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    runs = []
+    for jit in (False, True):
+        nr.manual_seed(0)
+        model = nn.Sequential([nn.Dense(7, activation="relu"), nn.Dense(3)])
+        model.build((None, 5))
+        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        step = nr.jit.train_step(model, F.cross_entropy, opt)
+        for _ in range(3):
+            if jit:
+                step(nr.tensor(x), y)
+            else:
+                opt.zero_grad()
+                F.cross_entropy(model(nr.tensor(x)), y).backward()
+                opt.step()
+        model.eval()
+        fast = nr.jit(model)
+        fast(nr.tensor(x))
+        runs.append(([p.numpy() for p in model.parameters()], fast(nr.tensor(x)).numpy()))
+    assert sum(isinstance(n.run, DenseBackwardIntoBuffers) for n in step.graph.nodes) == 2
+    for a, b in zip(runs[0][0], runs[1][0]):
+        np.testing.assert_array_equal(b, a)
+    np.testing.assert_array_equal(runs[1][1], runs[0][1])

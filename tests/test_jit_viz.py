@@ -28,7 +28,8 @@ def step():
 
 def test_each_stage_is_drawn_with_its_changes(step):
     names = [name for name, _ in step.stages]
-    assert names == ["traced", "dce", "fold", "cse", "fuse", "dce2", "backward", "fuse_optimizer", "memory"]
+    assert names == ["traced", "dce", "fold", "cse", "fuse", "dce2", "backward", "fuse_optimizer", "specialize",
+                     "memory"]
     dce = nr.viz.graph(step, stage="dce")
     assert "removed by dce" in dce and "Exp" in dce
     fuse = nr.viz.graph(step, stage="fuse")

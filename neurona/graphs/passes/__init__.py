@@ -14,6 +14,7 @@ from .dce import eliminate_dead_code
 from .fold import fold_constants
 from .fuse import fuse_ops, fuse_optimizer
 from .memory import MemoryPlan, lifetimes, plan_memory
+from .specialize import specialize
 
 Pass = Callable[[Graph], Graph]
 
@@ -27,9 +28,11 @@ FORWARD_PASSES: list[tuple[str, Pass]] = [
 ]
 STEP_PASSES: list[tuple[str, Pass]] = [
     ("fuse_optimizer", fuse_optimizer),
+    ("specialize", specialize),
     ("memory", plan_memory),
 ]
 ALL = tuple(name for name, _ in FORWARD_PASSES + STEP_PASSES)
 
 __all__ = ["ALL", "FORWARD_PASSES", "MemoryPlan", "STEP_PASSES", "eliminate_common_subexpressions",
-           "eliminate_dead_code", "fold_constants", "fuse_ops", "fuse_optimizer", "lifetimes", "plan_memory"]
+           "eliminate_dead_code", "fold_constants", "fuse_ops", "fuse_optimizer", "lifetimes", "plan_memory",
+           "specialize"]

@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--only", help="comma-separated rows: " + ", ".join(ROWS))
-    parser.add_argument("--write", action="store_true", help="write the table into docs/PERFORMANCE.md")
+    parser.add_argument("--write", action="store_true", help="write the table into --out")
+    parser.add_argument("--out", default="docs/PERFORMANCE.md")
     args = parser.parse_args(argv)
     names = args.only.split(",") if args.only else list(ROWS)
     unknown = [n for n in names if n not in ROWS]
@@ -209,7 +210,8 @@ def main(argv: list[str] | None = None) -> str:
         parser.error(f"unknown rows {unknown}; choose from {list(ROWS)}")
     torch.set_num_threads(1)
     nr.backend.set_num_threads(1)
-    command = "python -m benchmarks.jit_speed " + " ".join(argv if argv is not None else sys.argv[1:])
+    shown = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--write"]
+    command = "python -m benchmarks.jit_speed " + " ".join(shown)
     results = {}
     with nr.performance():
         for name in names:
@@ -220,7 +222,7 @@ def main(argv: list[str] | None = None) -> str:
                   f"jit/eager {j / e:.2f}", flush=True)
     text = table(results, command.strip())
     if args.write:
-        write_section(text)
+        write_section(text, Path(args.out))
     return text
 
 

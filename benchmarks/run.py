@@ -238,7 +238,13 @@ def main() -> None:
     parser.add_argument("--save", help="write the raw results (JSON) here after each workload")
     parser.add_argument("--report-only", help="write the report from results saved with --save (comma-separated "
                                               "files: each row from the first that has it); measure nothing")
+    parser.add_argument("--jit", action="store_true", help="only the execution-graph rows (benchmarks/jit_speed.py: "
+                                                           "eager vs jit vs PyTorch) into their section of --out")
     args = parser.parse_args()
+    if args.jit:  # a separate process: jit_speed sets its BLAS variables before NumPy loads
+        subprocess.run([sys.executable, "-m", "benchmarks.jit_speed", "--write", "--out", args.out], check=True,
+                       cwd=Path(__file__).parent.parent, env=worker_env())
+        return
     names = args.only.split(",") if args.only else list(WORKLOADS)
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
@@ -273,6 +279,12 @@ def main() -> None:
 
 def _write(out: Path, text: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
+    jit_section = "## Execution graphs (jit)"  # written by --jit (benchmarks/jit_speed.py): kept across rewrites
+    old = out.read_text() if out.exists() else ""
+    if jit_section in old and jit_section not in text:
+        kept = old.split(jit_section, 1)[1]
+        kept = kept[:kept.find("\n## ")] if "\n## " in kept else kept
+        text = text.rstrip("\n") + "\n\n" + jit_section + kept.rstrip("\n") + "\n"
     tmp = out.with_suffix(".tmp")
     tmp.write_text(text)
     os.replace(tmp, out)

@@ -78,6 +78,9 @@ ROUND_TRIP = [
     ("se_resnet", lambda: nr.models.get("se_resnet", (8, 8, 3), 4, width=1 / 8, ratio=4)),
     ("googlenet", lambda: nr.models.get("googlenet", (16, 16, 3), 4, width=1 / 16)),
     ("unet", lambda: nr.models.get("unet", (16, 16, 1), 2, width=1 / 16)),
+    ("normalised-cnn", lambda: nn.Sequential([nn.Normalization(mean=[10.0, 0.0], variance=[4.0, 0.25]),
+                                              nn.Rescaling(2.0, 0.5), nn.Conv2D(3, 3), nn.MaxPool2D(2), nn.Flatten(),
+                                              nn.Dense(2)], name="normalised")),
 ]
 
 
@@ -86,7 +89,10 @@ def test_neurona_to_onnx_to_neurona_gives_the_same_outputs(name, make):
     from test_onnx_export import liven
 
     rng = np.random.default_rng(2)
-    model = liven(make(), rng)
+    model = make()
+    if not model.built:
+        model.build((None, 6, 6, 2))
+    liven(model, rng)
     back = nr.load_onnx(to_onnx(model))
     x = rng.standard_normal((3, *model.input_shape[1:])).astype(np.float32)
     np.testing.assert_allclose(back.predict(x), model.predict(x), rtol=1e-4, atol=1e-5)

@@ -27,6 +27,29 @@ from .import_ops import OPS
 from .import_values import NCHW_VIEW, Held, Importer, OnnxImportError, attributes
 from .requirement import require_onnx
 
+# operators that keep the layout of their input: an image input may pass through them before its Transpose
+_ELEMENTWISE = {"Add", "Sub", "Mul", "Div", "Identity", "Dropout", "Relu", "Sigmoid", "Tanh", "Clip", "LeakyRelu",
+                "Elu", "Selu", "Softplus"}
+
+
+def _channels_last(imp: Importer, name: str) -> bool:
+    """Does the 4-D input ``name`` reach a Transpose to channels-first (through elementwise operators, such as
+    built-in normalisation) before any image operator? Then the file declares it channels-last (neurona's and
+    TensorFlow's exports); otherwise it is (N, C, H, W), as ONNX's image operators take it."""
+    todo, seen = [name], set()
+    while todo:
+        value = todo.pop()
+        for node in imp.consumers.get(value, []):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if node.op_type == "Transpose":
+                return list(attributes(imp.onnx, node).get("perm", [])) == [0, 3, 1, 2]
+            if node.op_type not in _ELEMENTWISE:
+                return False
+            todo.extend(node.output)
+    return False
+
 
 def _input_layer(imp: Importer, value_info: Any) -> Held:
     onnx = imp.onnx
@@ -39,8 +62,7 @@ def _input_layer(imp: Importer, value_info: Any) -> Held:
     dtype = backend.get_default_dtype() if dtype.kind == "f" else dtype
     name = re.sub(r"[^A-Za-z0-9_]+", "_", value_info.name).strip("_") or "input"
     imp.names.add(name)
-    consumers = imp.consumers.get(value_info.name, [])
-    channels_first = len(dims) == 4 and not (consumers and all(n.op_type == "Transpose" for n in consumers))
+    channels_first = len(dims) == 4 and not _channels_last(imp, value_info.name)
     if channels_first:  # (N, C, H, W) as ONNX's image operators take it: neurona's model takes (N, H, W, C)
         x = nn.Input((dims[2], dims[3], dims[1]), dtype=dtype, name=name)
         return Held(x.symbolic_output, NCHW_VIEW)

@@ -149,7 +149,10 @@ class Traced:
 
     def __call__(self, *args: Any) -> Any:
         arrays = [a.data if type(a) is Tensor else _as_tensor(a).data for a in args]
-        key = self._key(arrays)
+        if self.module:
+            key = (*[(a.shape, a.dtype, type(a)) for a in arrays], self.fn.training, structure_version())
+        else:
+            key = _signature(arrays)
         entry = self.cache.get(key)
         if entry is None or (entry.buffers and entry.stale()):
             tensors = [_as_tensor(a) for a in args]
@@ -209,13 +212,14 @@ class TrainStep:
 
     def forward(self, x: Any, y: Any) -> tuple[Any, Tensor]:
         """The loss (an array) and the model's output for this batch; the update is not applied yet."""
-        x = _as_tensor(x)
+        x = x if type(x) is Tensor else _as_tensor(x)
         y = y.data if isinstance(y, Tensor) else y
-        device = backend.device_of(x.data)
-        if backend.device_of(y) != device:  # where the loss would copy it to: the copy would be a constant
-            y = backend.to_device(y, device)
-        _build(self.model, x)
-        key = _signature([x.data, y]) + (getattr(self.model, "training", True), structure_version())
+        if type(y) is not type(x.data):  # moved where the loss would copy it to: the copy would be a constant
+            y = backend.to_device(y, backend.device_of(x.data))
+        if not getattr(self.model, "built", True):
+            _build(self.model, x)
+        a = x.data
+        key = ((a.shape, a.dtype), (y.shape, y.dtype), getattr(self.model, "training", True), structure_version())
         entry = self.cache.get(key)
         if entry is None:
             with enable_grad():

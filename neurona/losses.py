@@ -39,6 +39,8 @@ from .functional.activations import Softmax
 from .functional.linear import Linear
 
 _REDUCTIONS = ("mean", "sum", "none")
+# Keras's reduction names -> neurona's
+_KERAS_REDUCTIONS = {"sum_over_batch_size": "mean", "mean": "mean", "sum": "sum", "none": "none", None: "none"}
 
 
 def output_activation(y: Any) -> str | None:
@@ -65,8 +67,7 @@ class Loss:
     name = "loss"
 
     def __init__(self, reduction: str = "mean") -> None:
-        if reduction == "sum_over_batch_size":  # Keras's name for the mean (MeanSquaredError serves Keras too)
-            reduction = "mean"
+        reduction = _KERAS_REDUCTIONS.get(reduction, reduction)  # Keras's names (MeanSquaredError serves Keras too)
         if reduction not in _REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}. "
                              f"Received: reduction={reduction!r}")
@@ -313,7 +314,6 @@ class NLLLoss(Loss):
 # and Keras's argument names changed; ``compile`` trains with the neurona loss ``for_output`` gives.
 # ``MeanSquaredError`` and ``MeanAbsoluteError`` are symmetric in their two arguments, so neurona's
 # own classes serve both orders and take Keras's reduction names.
-_KERAS_REDUCTIONS = {"sum_over_batch_size": "mean", "mean": "mean", "sum": "sum", "none": "none", None: "none"}
 
 
 def _keras_reduction(reduction: Any, where: str) -> str:
@@ -321,6 +321,11 @@ def _keras_reduction(reduction: Any, where: str) -> str:
         raise ValueError(f"{where}: reduction must be one of 'sum_over_batch_size', 'sum' or None. "
                          f"Received: reduction={reduction!r}")
     return _KERAS_REDUCTIONS[reduction]
+
+
+def _as_arrays(y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+    """Lists (Keras takes them) as arrays; Tensors and arrays as they are."""
+    return tuple(v if hasattr(v, "shape") else np.asarray(v) for v in (y_true, y_pred))
 
 
 def _check_targets(where: str, y_true: Any, y_pred: Any, sparse: bool) -> None:
@@ -346,6 +351,7 @@ class _KerasCrossEntropy(CrossEntropy):
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
         """The loss of a batch, target first as in Keras (``sample_weight`` (N,) as neurona's losses)."""
+        y_true, y_pred = _as_arrays(y_true, y_pred)
         _check_targets(type(self).__name__, y_true, y_pred, self.sparse)
         if self.sparse and len(y_true.shape) == len(y_pred.shape):
             y_true = y_true.reshape(y_true.shape[:-1])
@@ -406,6 +412,7 @@ class BinaryCrossentropy(BinaryCrossEntropy):
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
         """The loss of a batch, target first as in Keras."""
+        y_true, y_pred = _as_arrays(y_true, y_pred)
         if len(y_true.shape) == len(y_pred.shape) - 1 and y_pred.shape[-1] == 1:
             y_true = y_true.reshape(*y_true.shape, 1)  # Keras expands (N,) labels for an (N, 1) output
         _check_targets("BinaryCrossentropy", y_true, y_pred, sparse=False)

@@ -129,3 +129,12 @@ def test_binary_label_smoothing_in_fit_is_the_smoothed_loss():
     np.testing.assert_allclose(model.evaluate(x, y)[0], expected, rtol=1e-5)
     assert model.evaluate(x, y)[0] != pytest.approx(losses.BinaryCrossentropy(from_logits=True)(y, nr.tensor(out))
                                                     .item(), rel=1e-3)
+
+
+def test_lists_and_keras_reduction_none():
+    y, p = [0, 1], [[0.9, 0.1], [0.2, 0.8]]
+    from_lists = losses.SparseCategoricalCrossentropy()(y, p).item()
+    assert from_lists == losses.SparseCategoricalCrossentropy()(np.array(y), np.array(p)).item()
+    assert losses.BinaryCrossentropy()([[1.0], [0.0]], [[0.8], [0.3]]).item() > 0
+    per_value = losses.MeanSquaredError(reduction=None)(np.zeros((2, 3)), nr.tensor(np.ones((2, 3))))
+    assert per_value.shape == (2, 3)

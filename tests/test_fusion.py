@@ -112,3 +112,49 @@ def test_models_built_ahead_or_declared_plan_the_same_steps(declared):
         model.build((None, 6, 6, 2))
     assert isinstance(model.steps()[0], nn.fusion.ConvReluMaxPool) and len(model.steps()) == 2
     assert _ops(model(X)) == _ops(model(X))
+
+
+def _functional(fuse: bool = True, pool_reads_only_the_conv: bool = True) -> nn.Model:
+    nr.manual_seed(0)
+    x = nn.Input((6, 6, 2), name="x")
+    h = nn.Conv2D(4, 3, padding="same", activation="relu", name="c")(x)
+    p = nn.MaxPool2D(2, name="p")(h)
+    y = nn.Flatten(name="f")(p)
+    if not pool_reads_only_the_conv:  # the convolution's output read by another layer too: no fusion
+        y = nn.Concatenate(name="cat")([y, nn.Flatten(name="f2")(h)])
+    return nn.Model(x, nn.Dense(3, name="d")(y), fuse=fuse)
+
+
+def test_functional_model_fuses_a_conv_read_only_by_its_pool_and_gives_the_same_numbers():
+    g = np.random.default_rng(1).standard_normal((3, 3)).astype(np.float32)
+    results = []
+    for fuse in (True, False):
+        model = _functional(fuse)
+        x = nr.tensor(X, requires_grad=True)
+        y = model(x)
+        ops = _ops(y)
+        y.backward(g)
+        results.append((ops, [y.numpy(), x.grad] + [p.grad for p in model.parameters()]))
+        assert _ops(model(X)) == ops  # the same plan from the first call on
+    (fused_ops, fused), (plain_ops, plain) = results
+    assert "Conv2dMaxPoolRelu" in fused_ops and "Conv2d" not in fused_ops and "MaxPool2d" not in fused_ops
+    assert "Conv2dMaxPoolRelu" not in plain_ops and "Conv2d" in plain_ops and "MaxPool2d" in plain_ops
+    for a, b in zip(fused, plain, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert "Conv2dMaxPoolRelu" not in _ops(_functional(pool_reads_only_the_conv=False)(X))
+    try:
+        nn.set_fusion(False)
+        assert "Conv2dMaxPoolRelu" not in _ops(_functional()(X))
+    finally:
+        nn.set_fusion(True)
+
+
+def test_functional_model_summary_labels_the_fused_step_and_fuse_survives_saving():
+    text = _functional().summary(print_fn=None)
+    assert "c + p (Conv2D+ReLU+MaxPool2D (fused))" in text and "(None, 3, 3, 4)" in text
+    assert "p (MaxPool2D)" not in text and "Model(..., fuse=False)" in text
+    plain = _functional(fuse=False)
+    text = plain.summary(print_fn=None)
+    assert "(fused)" not in text and "c (Conv2D)" in text and "p (MaxPool2D)" in text
+    again = nn.Model.from_config(plain.get_config())
+    assert again.fuse is False and not any(isinstance(s, nn.fusion.Fused) for s in again.steps())

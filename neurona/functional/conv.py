@@ -39,7 +39,7 @@ from ..autograd import Function, Tensor, apply
 from ..backend import get_array_module
 from ..kernels.convolution import ConvGeometry, convolve, input_grad
 from ..kernels.fused import relu, relu_mask
-from ..kernels.im2col import Pads, Pair, col2im, im2col, pad, sum_rows
+from ..kernels.im2col import Pads, Pair, col2im, sum_rows
 from ..kernels.threads import parallel_chunks
 from .activations import get_activation
 
@@ -237,33 +237,29 @@ class Conv2dTranspose(Function):
         xp = get_array_module(x)
         N, H, Wd, C = x.shape
         kh, kw, _, O = W.shape
+        # the convolution this op is the adjoint of: it reads y's (N, Ho, Wo, O) image and gives x's (H, W)
+        self.geo = geo = ConvGeometry.of_transpose(x.shape, W.shape, self.stride, self.dilation, self.top_left,
+                                                   self.out_hw)
         x2 = x.reshape(N * H * Wd, C)
         taps = (x2 @ W.transpose(2, 0, 1, 3).reshape(C, kh * kw * O)).reshape(N, H, Wd, kh * kw, O)
-        y = col2im(xp.moveaxis(taps, 3, 0), (N, *self.out_hw, O), (kh, kw), self.stride, self.dilation,
-                   self.top_left)
+        y = col2im(xp.moveaxis(taps, 3, 0), (N, *geo.in_hw, O), geo.kernel, geo.stride, geo.dilation,
+                   (geo.pads[0], geo.pads[2]))
         if b is not None:
             y += b
         if self.relu:
             relu(y, out=y)
             self.y = y
-        self.x2, self.W, self.in_hw = x2, W, (H, Wd)
+        self.x2, self.W = x2, W
         return y
 
     def backward(self, gy):
-        W, x2 = self.W, self.x2
+        W, x2, geo = self.W, self.x2, self.geo
         kh, kw, C, O = W.shape
         g = relu_mask(gy, self.y) if self.relu else gy
-        (sh, sw), (dh, dw), (top, left) = self.stride, self.dilation, self.top_left
-        H, Wd = self.in_hw
-        # Undo the crop of the forward: pad g so that tap (a, b) of input pixel (i, j) reads g at
-        # (i*sh + a*dh, j*sw + b*dw); a negative pad at the end crops rows no tap reaches.
-        full = ((H - 1) * sh + dh * (kh - 1) + 1, (Wd - 1) * sw + dw * (kw - 1) + 1)
-        Ho, Wo = self.out_hw
-        gpad = pad(g, (top, full[0] - Ho - top, left, full[1] - Wo - left))
-        cols = im2col(gpad, (kh, kw), (H, Wd), self.stride, self.dilation)
+        cols = geo.patches(g)  # (N*H*W, kh*kw*O): tap (a, b) of input pixel (i, j) reads g at (i*sh + a*dh, ...)
         need_x, need_W = self.needs_input_grad[:2]
         need_b = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
-        gx = (cols @ W.transpose(0, 1, 3, 2).reshape(kh * kw * O, C)).reshape(-1, H, Wd, C) if need_x else None
+        gx = (cols @ W.transpose(0, 1, 3, 2).reshape(kh * kw * O, C)).reshape(-1, *geo.out_hw, C) if need_x else None
         gW = (x2.T @ cols).reshape(C, kh, kw, O).transpose(1, 2, 0, 3) if need_W else None
         gb = sum_rows(g.reshape(-1, O)) if need_b else None
         return gx, gW, gb

@@ -18,15 +18,15 @@ import numpy as np
 
 from ..autograd import Function, Tensor, apply, concat, stack
 from ..backend import get_array_module
-from ..kernels.im2col import Pads, pad
-from ..kernels.pooling import max_pool_2x2, max_pool_2x2_backward
+from ..kernels.im2col import pad
+from ..kernels.pooling import PoolGeometry, max_pool_2x2, max_pool_2x2_backward
 from ..kernels.threads import over_batch
 from .conv import pair, same_pads, shape_of
 
 
 # ---------------------------------------------------------------- geometry
-def _pool_geometry(x: Any, pool_size: Any, stride: Any, padding: Any, op: str) -> tuple[Any, Any, Pads, Any]:
-    """(pool, stride, pads, (Ho, Wo)) for a pool on x (N, H, W, C), with clear errors."""
+def _pool_geometry(x: Any, pool_size: Any, stride: Any, padding: Any, op: str) -> PoolGeometry:
+    """The geometry of a pool on x (N, H, W, C), with clear errors."""
     xs = shape_of(x, "x", op)
     if len(xs) != 4:
         raise ValueError(f"{op}: x must be (N, H, W, C). Received: x {xs}")
@@ -43,35 +43,19 @@ def _pool_geometry(x: Any, pool_size: Any, stride: Any, padding: Any, op: str) -
     if Hp < pool[0] or Wp < pool[1]:
         raise ValueError(f"{op}: the pool {pool} is larger than the input {xs[1:3]} (padding={padding!r}). "
                          f"Received: x {xs}")
-    out_hw = ((Hp - pool[0]) // stride[0] + 1, (Wp - pool[1]) // stride[1] + 1)
-    return pool, stride, pads, out_hw
+    return PoolGeometry(pool, stride, pads, ((Hp - pool[0]) // stride[0] + 1, (Wp - pool[1]) // stride[1] + 1))
 
 
 class _Pool(Function):
-    """Shared geometry of the pools: the taps of the padded input and the way back to x."""
+    """A pool on the windows its geometry (``kernels.pooling.PoolGeometry``) describes."""
 
-    def __init__(self, pool: Any, stride: Any, pads: Pads, out_hw: Any):
-        self.pool, self.stride, self.pads, self.out_hw = pool, stride, pads, out_hw
+    def __init__(self, geo: PoolGeometry):
+        self.geo = geo
 
-    def taps(self, xpad: Any) -> list[Any]:
-        """The ph*pw strided views xpad[:, a::sh, b::sw], each (N, Ho, Wo, C), in row-major window order."""
-        (ph, pw), (sh, sw), (Ho, Wo) = self.pool, self.stride, self.out_hw
-        return [xpad[:, a:a + sh * (Ho - 1) + 1:sh, b:b + sw * (Wo - 1) + 1:sw]
-                for a in range(ph) for b in range(pw)]
-
-    def grad_buffer(self, xp: Any, shape: tuple[int, ...], dtype: Any) -> tuple[Any, bool]:
-        """A buffer for dL/dxpad and whether taps overlap (then they must add, not assign)."""
-        overlap = self.stride[0] < self.pool[0] or self.stride[1] < self.pool[1]
-        tiled = (self.stride == self.pool and self.out_hw[0] * self.pool[0] == shape[1]
-                 and self.out_hw[1] * self.pool[1] == shape[2])
-        # When the windows tile the image exactly every element is written once: no zero fill needed.
-        return (xp.empty(shape, dtype) if tiled else xp.zeros(shape, dtype)), overlap
-
-    def unpad(self, gxpad: Any) -> Any:
-        top, bottom, left, right = self.pads
-        if not any(self.pads):
-            return gxpad
-        return gxpad[:, top:gxpad.shape[1] - bottom, left:gxpad.shape[2] - right]
+    # read by the graph passes (neurona.graphs) that match a pooling op
+    pool = property(lambda self: self.geo.pool)
+    stride = property(lambda self: self.geo.stride)
+    pads = property(lambda self: self.geo.pads)
 
 
 # ---------------------------------------------------------------- max pooling
@@ -86,53 +70,43 @@ class MaxPool2d(_Pool):
     """
 
     def forward(self, x):
-        xp = get_array_module(x)
-        self.xpad = xpad = pad(x, self.pads, -np.inf)
-        taps = self.taps(xpad)
+        xp, geo = get_array_module(x), self.geo
+        self.xpad = xpad = pad(x, geo.pads, -np.inf)
+        taps = geo.taps(xpad)
         self.pairs = None
-        if len(taps) == 4 and self.stride == self.pool:
-            return self._forward_2x2(xp, taps)
-        if len(taps) == 1:
-            y = taps[0].copy()
-        else:
-            y = xp.maximum(taps[0], taps[1])
-            for t in taps[2:]:
-                xp.maximum(y, t, out=y)
+        if geo.tournament:  # three bool arrays: which tap won each window
+            y = xp.empty_like(taps[0])
+            self.pairs = pairs = tuple(xp.empty(y.shape, bool) for _ in range(3))
+            over_batch(lambda s: max_pool_2x2([t[s] for t in taps], y[s], [p[s] for p in pairs]), y, passes=6)
+            return y
+        y = taps[0].copy() if len(taps) == 1 else xp.maximum(taps[0], taps[1])
+        for t in taps[2:]:
+            xp.maximum(y, t, out=y)
         self.y = y
         return y
 
-    def _forward_2x2(self, xp: Any, taps: list[Any]) -> Any:
-        y = xp.empty_like(taps[0])
-        self.pairs = tuple(xp.empty(y.shape, bool) for _ in range(3))
-        over_batch(lambda s: max_pool_2x2([t[s] for t in taps], y[s], [p[s] for p in self.pairs]), y, passes=6)
-        return y
-
-    def _backward_2x2(self, xp: Any, gy: Any) -> Any:
-        gxpad, _ = self.grad_buffer(xp, self.xpad.shape, gy.dtype)
-        gtaps = self.taps(gxpad)
-        over_batch(lambda s: max_pool_2x2_backward(gy[s], [p[s] for p in self.pairs], [g[s] for g in gtaps]),
-                   gy, passes=6)
-        return self.unpad(gxpad)
-
     def backward(self, gy):
-        xp = get_array_module(gy)
+        xp, geo = get_array_module(gy), self.geo
+        gxpad = geo.grad_buffer(xp, self.xpad.shape, gy.dtype)
+        gtaps = geo.taps(gxpad)
         if self.pairs is not None:
-            return self._backward_2x2(xp, gy)
-        xpad, y = self.xpad, self.y
-        gxpad, overlap = self.grad_buffer(xp, xpad.shape, gy.dtype)
+            pairs = self.pairs
+            over_batch(lambda s: max_pool_2x2_backward(gy[s], [p[s] for p in pairs], [g[s] for g in gtaps]),
+                       gy, passes=6)
+            return geo.unpad(gxpad)
         taken = None
-        taps, gtaps = self.taps(xpad), self.taps(gxpad)
+        taps = geo.taps(self.xpad)
         for k, (t, gt) in enumerate(zip(taps, gtaps, strict=True)):
-            hit = t == y
+            hit = t == self.y
             if taken is not None:
                 xp.greater(hit, taken, out=hit)  # hit and not already taken by an earlier tap
-            if overlap:
+            if geo.overlap:
                 gt += gy * hit
             else:
                 xp.multiply(gy, hit, out=gt)
             if k + 1 < len(taps):
                 taken = hit if taken is None else xp.logical_or(taken, hit, out=taken)
-        return self.unpad(gxpad)
+        return geo.unpad(gxpad)
 
 
 def max_pool2d(x: Any, pool_size: Any, stride: Any = None, padding: str = "valid") -> Tensor:
@@ -144,7 +118,7 @@ def max_pool2d(x: Any, pool_size: Any, stride: Any = None, padding: str = "valid
 
     >>> y = F.max_pool2d(x, 2)   # (8, 28, 28, 32) -> (8, 14, 14, 32)
     """
-    return apply(MaxPool2d(*_pool_geometry(x, pool_size, stride, padding, "max_pool2d")), x)
+    return apply(MaxPool2d(_pool_geometry(x, pool_size, stride, padding, "max_pool2d")), x)
 
 
 # ---------------------------------------------------------------- average pooling
@@ -157,9 +131,9 @@ class AvgPool2d(_Pool):
     """
 
     def forward(self, x):
-        xp = get_array_module(x)
+        xp, geo = get_array_module(x), self.geo
         self.x_shape = x.shape
-        taps = self.taps(pad(x, self.pads))
+        taps = geo.taps(pad(x, geo.pads))
         y = taps[0].copy() if len(taps) == 1 else taps[0] + taps[1]
         for t in taps[2:]:
             y += t
@@ -169,10 +143,10 @@ class AvgPool2d(_Pool):
 
     def _inverse_counts(self, xp: Any, shape: tuple[int, ...], dtype: Any) -> Any:
         """1 / (real pixels per window): a number without padding, else an (Ho, Wo, 1) array."""
-        (ph, pw), (sh, sw), (Ho, Wo) = self.pool, self.stride, self.out_hw
-        if not any(self.pads):
+        (ph, pw), (sh, sw), (Ho, Wo) = self.geo.pool, self.geo.stride, self.geo.out_hw
+        if not any(self.geo.pads):
             return 1.0 / (ph * pw)
-        top, _, left, _ = self.pads
+        top, _, left, _ = self.geo.pads
 
         def counts(n_out: int, size: int, k: int, s: int, before: int) -> np.ndarray:
             start = np.arange(n_out) * s - before
@@ -182,17 +156,17 @@ class AvgPool2d(_Pool):
         return xp.asarray((1.0 / c)[:, :, None], dtype=dtype)
 
     def backward(self, gy):
-        xp = get_array_module(gy)
+        xp, geo = get_array_module(gy), self.geo
         N, H, W, C = self.x_shape
-        top, bottom, left, right = self.pads
+        top, bottom, left, right = geo.pads
         g = gy * self.scale
-        gxpad, overlap = self.grad_buffer(xp, (N, H + top + bottom, W + left + right, C), gy.dtype)
-        for gt in self.taps(gxpad):
-            if overlap:
+        gxpad = geo.grad_buffer(xp, (N, H + top + bottom, W + left + right, C), gy.dtype)
+        for gt in geo.taps(gxpad):
+            if geo.overlap:
                 gt += g
             else:
                 gt[...] = g
-        return self.unpad(gxpad)
+        return geo.unpad(gxpad)
 
 
 def avg_pool2d(x: Any, pool_size: Any, stride: Any = None, padding: str = "valid") -> Tensor:
@@ -203,7 +177,7 @@ def avg_pool2d(x: Any, pool_size: Any, stride: Any = None, padding: str = "valid
 
     >>> y = F.avg_pool2d(x, 2)   # (8, 28, 28, 32) -> (8, 14, 14, 32)
     """
-    return apply(AvgPool2d(*_pool_geometry(x, pool_size, stride, padding, "avg_pool2d")), x)
+    return apply(AvgPool2d(_pool_geometry(x, pool_size, stride, padding, "avg_pool2d")), x)
 
 
 # ---------------------------------------------------------------- global pooling

@@ -50,6 +50,20 @@ class ConvGeometry:
                    batch_chunk(N, Ho * Wo, kh * kw * C + 1), pool_major, bias and not pointwise,
                    N * Ho * Wo * kh * kw * C >= COMPILED_MIN_PATCHES)
 
+    @classmethod
+    def of_transpose(cls, x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, dilation: Pair,
+                     top_left: Pair, out_hw: Pair) -> ConvGeometry:
+        """The geometry of the convolution a transposed convolution is the adjoint of: x (N, H, W, C_in),
+        kernel (kh, kw, C_in, C_out), output (N, *out_hw, C_out) cropped by ``top_left``. That convolution
+        reads the (N, Ho, Wo, C_out) image with the pads that put tap (a, b) of pixel (i, j) at
+        (i*sh + a*dh, j*sw + b*dw) (a negative pad at the end crops rows no tap reaches), and gives (H, W)."""
+        N, H, Wd, C = x_shape
+        kh, kw, _, O = w_shape
+        (sh, sw), (dh, dw), (top, left), (Ho, Wo) = stride, dilation, top_left, out_hw
+        full = ((H - 1) * sh + dh * (kh - 1) + 1, (Wd - 1) * sw + dw * (kw - 1) + 1)
+        pads = (top, full[0] - Ho - top, left, full[1] - Wo - left)
+        return cls.of((N, Ho, Wo, O), (kh, kw, O, C), stride, pads, dilation, bias=False)
+
     @property
     def pointwise(self) -> bool:
         """A 1x1 kernel, stride 1, no padding: the patch matrix is x itself."""

@@ -1,4 +1,7 @@
-"""The 2x2 max-pooling tournament, forward and backward, on four taps.
+"""A pool's geometry, and the 2x2 max-pooling tournament, forward and backward, on four taps.
+
+``PoolGeometry`` is everything about a pool that follows from the shapes alone: window,
+stride, pads, output size, and the taps (strided views) that hold one pixel of every window.
 
 The four pixels of every 2x2 window come as four arrays of one shape (t0 t1 / t2 t3):
 strided views of an image, or the four contiguous blocks of a convolution's output in
@@ -9,9 +12,57 @@ to the winner.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..backend import get_array_module
+
+Pair = tuple[int, int]
+Pads = tuple[int, int, int, int]  # top, bottom, left, right
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """Where the windows of a pool sit: ph x pw windows every (sh, sw) pixels of x (N, H, W, C)
+    padded by ``pads``, giving ``out_hw`` = ((H + top + bottom - ph) // sh + 1, ...).
+
+    A window of ph*pw pixels is read as ph*pw *taps*: tap (a, b) is the strided view
+    xpad[:, a::sh, b::sw] (cut to the output size), pixel (a, b) of every window at once.
+    """
+
+    pool: Pair
+    stride: Pair
+    pads: Pads
+    out_hw: Pair
+
+    @property
+    def overlap(self) -> bool:
+        """Whether windows share pixels (stride < pool): then gradients must add, not assign."""
+        return self.stride[0] < self.pool[0] or self.stride[1] < self.pool[1]
+
+    @property
+    def tournament(self) -> bool:
+        """Four taps in non-overlapping windows (2x2 in practice): ``max_pool_2x2`` runs it."""
+        return self.pool[0] * self.pool[1] == 4 and self.stride == self.pool
+
+    def taps(self, xpad: Any) -> list[Any]:
+        """The ph*pw strided views xpad[:, a::sh, b::sw], each (N, Ho, Wo, C), in row-major window order."""
+        (ph, pw), (sh, sw), (Ho, Wo) = self.pool, self.stride, self.out_hw
+        return [xpad[:, a:a + sh * (Ho - 1) + 1:sh, b:b + sw * (Wo - 1) + 1:sw] for a in range(ph) for b in range(pw)]
+
+    def grad_buffer(self, xp: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+        """A buffer for dL/dxpad (shape: the padded input's): zeros, unless the windows tile the image
+        exactly, so that every element is written once."""
+        tiled = (self.stride == self.pool and self.out_hw[0] * self.pool[0] == shape[1]
+                 and self.out_hw[1] * self.pool[1] == shape[2])
+        return xp.empty(shape, dtype) if tiled else xp.zeros(shape, dtype)
+
+    def unpad(self, gxpad: Any) -> Any:
+        """dL/dx from dL/dxpad: the padding's rows and columns cut off."""
+        top, bottom, left, right = self.pads
+        if not any(self.pads):
+            return gxpad
+        return gxpad[:, top:gxpad.shape[1] - bottom, left:gxpad.shape[2] - right]
 
 
 def max_pool_2x2(taps: list[Any], y: Any, pairs: list[Any]) -> None:

@@ -9,14 +9,16 @@ Conv2D(activation="relu") followed by MaxPool2D(2) runs as one op,
 are relu(maxpool(conv(x))), computed chunk by chunk without storing the convolution's
 full-size output (see functional/conv_pool.py; its plain twin is
 ``F.reference.conv2d_relu_max_pool2d``). Inside a Sequential the convolution's output
-feeds only the pooling layer, which is what makes the rewrite safe.
+feeds only the pooling layer, which is what makes the rewrite safe; a functional
+``nn.Model`` fuses the pair where that holds in its graph (the convolution's output is
+read by the pooling call alone and is not an output of the model, each layer called once).
 
 The plan depends only on the layers' settings, so it is made once, when the model is
 put together; from the first call on, every call runs (and records) the same steps.
 ``model.summary()`` and ``nr.viz.graph`` show a fused step as one row / one node.
 Fusion can be turned off, to see every layer's own op in the graph:
 
-    nn.Sequential([...], fuse=False)          # this model
+    nn.Sequential([...], fuse=False)          # this model (nn.Model(x, y, fuse=False) too)
     nn.set_fusion(False)                      # every model, until nn.set_fusion(True)
     with nn.set_fusion(False): model(x)       # every model, inside the block
 """
@@ -94,6 +96,11 @@ def _pools_2x2(layer: Module | None) -> bool:
             and layer.padding == "valid")
 
 
+def fusible(layer: Module, following: Module | None) -> bool:
+    """Whether ``layer`` and the ``following`` one (reading only its output) run as one ``ConvReluMaxPool``."""
+    return type(layer) is Conv2D and layer.activation == "relu" and _pools_2x2(following)
+
+
 def fuse(layers: list[Module]) -> list[Callable[[Any], Any]]:
     """The layers as a list of steps, with fusible neighbours replaced by one ``Fused`` step."""
     steps: list[Callable[[Any], Any]] = []
@@ -101,7 +108,7 @@ def fuse(layers: list[Module]) -> list[Callable[[Any], Any]]:
     while i < len(layers):
         layer = layers[i]
         following = layers[i + 1] if i + 1 < len(layers) else None
-        if type(layer) is Conv2D and layer.activation == "relu" and _pools_2x2(following):
+        if fusible(layer, following):
             steps.append(ConvReluMaxPool(layer, following))
             i += 2
         else:

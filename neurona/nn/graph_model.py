@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor
+from .fusion import ConvReluMaxPool, fusible, fusion_enabled
 from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from .module import Module, deserialize_layer, serialize_layer
 from .summary import _buffer_count, _count
@@ -57,13 +58,17 @@ class Model(Module):
     the model takes what ``inputs`` was: one batch, a list of batches in the same order, or
     a dict by the same keys (or by the inputs' names); it returns what ``outputs`` was.
 
+    A Conv2D(relu) whose output only a MaxPool2D(2) reads runs with it as one op, as in
+    ``Sequential`` (nn/fusion.py; labelled in ``summary()``); ``fuse=False`` runs every call on its own.
+
     >>> a, b = nn.Input((8,)), nn.Input((4,))
     >>> y = nn.Dense(1)(nn.concatenate([nn.Dense(16, activation="relu")(a), b]))
     >>> model = nn.Model([a, b], y); model([xa, xb])
     """
 
-    def __init__(self, inputs: Any, outputs: Any, name: str | None = None) -> None:
+    def __init__(self, inputs: Any, outputs: Any, name: str | None = None, fuse: bool = True) -> None:
         super().__init__(name=name)
+        self.__dict__["fuse"] = bool(fuse)
         inputs, outputs = as_symbolic(inputs), as_symbolic(outputs)
         in_leaves, out_leaves = flatten(inputs), flatten(outputs)
         where = f"Model '{self.name}'"
@@ -117,27 +122,64 @@ class Model(Module):
             for t in n.outputs:
                 t.example = None
 
+    def _fused_pairs(self) -> dict[int, Node]:
+        """{id(convolution call): pooling call} for each Conv2D(relu) call whose output only a
+        MaxPool2D(2) call reads (and is not a model output), each layer called once in the model."""
+        nodes = self._nodes_in_order
+        calls: dict[int, int] = {}
+        readers: dict[int, list[Node]] = {}
+        for n in nodes:
+            calls[id(n.layer)] = calls.get(id(n.layer), 0) + 1
+            for p in n.parents:
+                readers.setdefault(id(p), []).append(n)
+        outputs = {id(t) for t in self._output_tensors}
+        pairs = {}
+        for n in nodes:
+            if len(n.outputs) != 1 or n.kwargs or id(n.outputs[0]) in outputs:
+                continue
+            read_by = readers.get(id(n.outputs[0]), [])
+            if len(read_by) == 1 and len(read_by[0].parents) == 1 and not read_by[0].kwargs \
+                    and calls[id(n.layer)] == calls[id(read_by[0].layer)] == 1 and fusible(n.layer, read_by[0].layer):
+                pairs[id(n)] = read_by[0]
+        return pairs
+
     def _plan(self) -> None:
-        """Precompute, for each call, where its inputs are and after which call each value can be dropped."""
+        """Precompute, for each call, where its inputs are and after which call each value can be dropped;
+        both with fusion (``ConvReluMaxPool`` steps) and without, for ``steps()`` to choose from."""
         ids = {id(t): i for i, t in enumerate(self._input_tensors)}
         for n in self._nodes_in_order:
             for t in n.outputs:
                 ids.setdefault(id(t), len(ids))
-        last_use = {}
-        steps = []
-        for k, n in enumerate(self._nodes_in_order):
-            reads = [ids[id(p)] for p in n.parents]
-            for r in reads:
-                last_use[r] = k
-            steps.append((n, reads, [ids[id(t)] for t in n.outputs]))
         keep = {ids[id(t)] for t in self._output_tensors}
-        frees = [[] for _ in steps]
-        for slot, k in last_use.items():
-            if slot not in keep:
-                frees[k].append(slot)
+        pairs = self._fused_pairs()
+        plans = {}
+        for fused in (False, True):
+            steps = []  # (node whose inputs it reads, slots read, slots written, fused step or None)
+            absorbed = {id(pool) for pool in pairs.values()} if fused else set()
+            for n in self._nodes_in_order:
+                if id(n) in absorbed:
+                    continue
+                pool = pairs.get(id(n)) if fused else None
+                writes = [ids[id(t)] for t in (pool or n).outputs]
+                steps.append((n, [ids[id(p)] for p in n.parents], writes,
+                              None if pool is None else ConvReluMaxPool(n.layer, pool.layer)))
+            last_use = {}
+            for k, (_, reads, _, _) in enumerate(steps):
+                for r in reads:
+                    last_use[r] = k
+            frees = [[] for _ in steps]
+            for slot, k in last_use.items():
+                if slot not in keep:
+                    frees[k].append(slot)
+            plans[fused] = (steps, frees)
         d = self.__dict__
-        d["_steps"], d["_frees"], d["_n_slots"] = steps, frees, len(ids)
+        d["_plans"], d["_n_slots"] = plans, len(ids)
         d["_out_slots"] = [ids[id(t)] for t in self._output_tensors]
+
+    def steps(self) -> list[Any]:
+        """What a call runs, in order: the layers' calls, a fusible Conv2D(relu) + MaxPool2D(2) pair as one
+        ``ConvReluMaxPool`` step (unless ``fuse=False`` or ``nn.set_fusion(False)``)."""
+        return [fused or node.layer for node, _, _, fused in self._plans[self.fuse and fusion_enabled()][0]]
 
     # ---------------------------------------------------------------- running
     @property
@@ -194,9 +236,10 @@ class Model(Module):
         values: list[Any] = [None] * self._n_slots
         for i, (t, x) in enumerate(zip(self._input_tensors, self._bind(args))):
             values[i] = t.layer(x)
-        for (node, reads, writes), frees in zip(self._steps, self._frees):
+        steps, step_frees = self._plans[self.fuse and fusion_enabled()]
+        for (node, reads, writes, fused), frees in zip(steps, step_frees):
             xs = pack(node.inputs, [values[r] for r in reads])
-            outs = node.layer(xs, **node.kwargs)
+            outs = node.layer(xs, **node.kwargs) if fused is None else fused(xs)
             for w, o in zip(writes, flatten(outs) if len(writes) > 1 else [outs]):
                 values[w] = o
             for f in frees:
@@ -307,6 +350,7 @@ class Model(Module):
                       for n, _ in numbered],
             "inputs": encode(self.inputs),
             "outputs": encode(self.outputs),
+            "fuse": self.fuse,
         }
 
     @classmethod
@@ -345,7 +389,8 @@ class Model(Module):
                 outs = flatten(layers[name](decode(call["inputs"]), **call.get("kwargs", {})))
                 for i, t in enumerate(outs):
                     made[(name, k, i)] = t
-            return cls(decode(config["inputs"]), decode(config["outputs"]), name=config.get("name"))
+            return cls(decode(config["inputs"]), decode(config["outputs"]), name=config.get("name"),
+                       fuse=config.get("fuse", True))
         finally:
             backend.set_rng_state(state)
 
@@ -361,11 +406,18 @@ class Model(Module):
             connected.setdefault(n.layer.name, []).extend(
                 f"{r[0]}[{r[1]}][{r[2]}]" for r in (refs[id(p)] for p in n.parents))
             shapes.setdefault(n.layer.name, ", ".join(str(t.shape) for t in n.outputs))
+        fused = {step.pool.name: step for step in self.steps() if isinstance(step, ConvReluMaxPool)}
         rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")]
         for layer in self.layers:
-            params = _count(layer.parameters()) + _buffer_count(layer)
+            if layer.name in fused:  # shown on its convolution's row
+                continue
+            step = next((f for f in fused.values() if f.conv is layer), None)
+            group = [layer] if step is None else list(step.layers)
+            params = sum(_count(m.parameters()) + _buffer_count(m) for m in group)
             links = connected.get(layer.name) or ["-"]
-            rows.append((f"{layer.name} ({type(layer).__name__})", shapes[layer.name], f"{params:,}", links[0]))
+            what = type(layer).__name__ if step is None else f"{step.label} (fused)"
+            rows.append((f"{' + '.join(m.name for m in group)} ({what})", shapes[group[-1].name], f"{params:,}",
+                         links[0]))
             rows.extend(("", "", "", link) for link in links[1:])
         params = self.parameters()
         total = _count(params) + _buffer_count(self)
@@ -379,6 +431,9 @@ class Model(Module):
                 lines.append("=" * len(rule))
             elif k + 1 == len(rows) or rows[k + 1][0]:
                 lines.append(rule)
+        if fused:
+            lines.append("(fused): layers run as one op, same numbers (nn/fusion.py); "
+                         "Model(..., fuse=False) or nn.set_fusion(False) runs them one by one")
         lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
                   f"Non-trainable params: {total - trainable:,}"]
         text = "\n".join(lines)

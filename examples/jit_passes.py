@@ -1,6 +1,6 @@
 """The reference CNN's training step as a graph compiler sees it, pass by pass.
 
-    .venv/bin/python examples/jit_passes.py [--out jit_passes]
+    .venv/bin/python examples/jit_passes.py [--out runs/jit_passes] [--quick]
 
 Traces one training step (forward, cross-entropy, backward, Adam's update) of
 ``nr.models.get("cnn")`` built with its layers one by one (``nn.set_fusion(False)``,
@@ -20,6 +20,7 @@ trains like eager mode, and shows the generated program that a replay runs.
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -37,17 +38,19 @@ def cnn() -> nn.Module:
     return model
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="jit_passes", help="folder for the pictures")
-    parser.add_argument("--format", default="png", choices=("png", "svg"))
-    args = parser.parse_args()
+    parser.add_argument("--out", default="runs/jit_passes", help="folder for the pictures")
+    parser.add_argument("--format", default="png", choices=("png", "svg", "dot"), help="dot: the DOT text only")
+    parser.add_argument("--quick", action="store_true", help="a batch of 4 (the pictures are the same)")
+    args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     rs = np.random.default_rng(0)
-    x = rs.random((16, 28, 28, 1), dtype=np.float32)
-    y = rs.integers(0, 10, 16)
+    n = 4 if args.quick else 16
+    x = rs.random((n, 28, 28, 1), dtype=np.float32)
+    y = rs.integers(0, 10, n)
 
     model = cnn()
     opt = optim.Adam(model.parameters(), lr=1e-3)
@@ -63,7 +66,10 @@ def main() -> None:
         print(f"{k}. {name:15s} {graph.summary():45s} planned peak {plan.peak / 2**20:6.2f} MB")
         print(f"   {counts}")
         path = out / f"{k}_{name}.{args.format}"
-        nr.viz.render(nr.viz.graph(step, stage=name), path)
+        if args.format != "dot" and shutil.which("dot"):
+            nr.viz.render(nr.viz.graph(step, stage=name), path)
+        else:  # the DOT text, for any DOT viewer (Graphviz not installed, or asked for)
+            path.with_suffix(".dot").write_text(nr.viz.graph(step, stage=name))
     final = step.graph.plan
     print(f"\nmemory plan: {len(final.sizes)} buffers, {final.peak / 2**20:.2f} MB instead of "
           f"{final.naive / 2**20:.2f} MB; {len(final.shared())} buffers shared by several arrays")
@@ -80,6 +86,7 @@ def main() -> None:
     print("\nthe program a replay runs (the forward half):\n")
     print(nr.graphs.Program(step.graph).source.split("\n\n")[0])
     print(f"pictures in {out}/")
+    return {"weight_gap": gap, "planned_peak_mb": final.peak / 2**20, "unplanned_mb": final.naive / 2**20}
 
 
 if __name__ == "__main__":

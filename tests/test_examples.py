@@ -98,6 +98,14 @@ def test_tune_course(capsys, tmp_path):
     assert (tmp_path / "dropout-grid" / "leaderboard.csv").is_file() and (tmp_path / "cnn-bayes" / "best.json").is_file()
 
 
+def test_jit_passes(capsys, tmp_path):
+    r = load("jit_passes").main(["--quick", "--out", str(tmp_path), "--format", "dot"])
+    printed = capsys.readouterr().out
+    assert r["weight_gap"] < 1e-3 and 0 < r["planned_peak_mb"] <= r["unplanned_mb"]
+    assert "Conv2dMaxPoolRelu" in printed and "def forward(" in printed
+    assert len(list(tmp_path.glob("*_*.dot"))) == 10  # one drawing per stage
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["binary_classification", "multiclass_classification", "output_encoding"])
 def test_full_runs(name, capsys):

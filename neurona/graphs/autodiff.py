@@ -16,6 +16,7 @@ from typing import Any
 from .. import backend
 from ..autograd.engine import sum_to
 from ..kernels import flush_denormals
+from ..kernels.platform import flushes_denormals
 from ..optim.optimizer import CLIP_OPTIONS
 from .ir import Graph, Node
 
@@ -26,9 +27,11 @@ class BackwardRun:
 
     def __init__(self, op: Any, keep: list[int], shapes: list[tuple[int, ...]]) -> None:
         self.op, self.keep, self.shapes = op, keep, shapes
+        self.settings = dict(vars(op))  # the op's constructor settings, before any forward saved arrays
 
     def __call__(self, *gys: Any) -> Any:
         gxs = self.op.backward(*gys)
+        release(self.op, self.settings)
         if type(gxs) is not tuple:
             gxs = (gxs,)
         out = []
@@ -36,6 +39,14 @@ class BackwardRun:
             g = gxs[i]
             out.append(g if g.shape == shape else sum_to(g, shape))
         return out[0] if len(out) == 1 else tuple(out)
+
+
+def release(op: Any, settings: dict[str, Any]) -> None:
+    """Drop what forward saved for backward, keeping the settings (as the engine frees a graph after
+    backward): the arrays go back at once instead of living until the next step's forward."""
+    d = op.__dict__
+    d.clear()
+    d.update(settings)
 
 
 def _add(a: Any, b: Any) -> Any:
@@ -74,13 +85,16 @@ class OptimizerUpdate:
         group = opt.param_groups[0]
         params = group["params"]
         flat = opt._flat[0]
-        if (flat is None or flat.params is not params or len(params) != len(self.params)
-                or any(group.get(k) is not None for k in CLIP_OPTIONS)):
+        if flat is None or flat.params is not params or len(params) != len(self.params):
             return False
-        if any(p is not q or p.data is not v for p, q, v in zip(params, self.params, flat.data_views)):
-            return False
+        for k in CLIP_OPTIONS:
+            if group.get(k) is not None:
+                return False
+        for p, q, v in zip(params, self.params, flat.data_views):
+            if p is not q or p.data is not v:
+                return False
         steps = flat.steps
-        if len(steps) > 1 and not (steps == steps[0]).all():
+        if len(set(steps.tolist())) != 1:
             return False
         for p, g, view in zip(params, grads, flat.grad_views):
             if g is not view:
@@ -89,9 +103,12 @@ class OptimizerUpdate:
                 view[...] = g
             p.grad = view
         lr = opt.current_lr(group)
-        with flush_denormals():
-            steps += 1
+        steps += 1
+        if flushes_denormals():  # already (inside nr.performance(), as fit runs)
             opt._update_flat(flat, int(steps[0]), {**group, "lr": lr})
+        else:
+            with flush_denormals():
+                opt._update_flat(flat, int(steps[0]), {**group, "lr": lr})
         opt.iterations += 1
         return True
 

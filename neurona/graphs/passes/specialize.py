@@ -22,6 +22,7 @@ from typing import Any
 from ... import backend
 from ...functional.linear import Linear
 from ...kernels.threads import parallel_matmul
+from ..autodiff import release
 from ..ir import Graph, Node
 
 # the size from which kernels.parallel_matmul splits a product over threads (its min_work)
@@ -55,8 +56,8 @@ def dense_inference(xp: Any, activation: str | None, threaded: bool) -> Any:
 class DenseBackwardIntoBuffers:
     """``Linear.backward`` for 2-D x, with gW and gb written into the parameters' flat gradient views."""
 
-    def __init__(self, op: Linear, keep: list[int], W: Any, b: Any) -> None:
-        self.op, self.keep, self.W, self.b = op, keep, W, b
+    def __init__(self, op: Linear, keep: list[int], W: Any, b: Any, settings: dict[str, Any]) -> None:
+        self.op, self.keep, self.W, self.b, self.settings = op, keep, W, b, settings
 
     def __call__(self, gy: Any) -> Any:
         op = self.op
@@ -79,6 +80,7 @@ class DenseBackwardIntoBuffers:
                 out.append(xp.matmul(x.T, g, out=_view(self.W, (x.shape[1], g.shape[1]), g.dtype)))
             else:
                 out.append(g.sum(axis=0, out=_view(self.b, (g.shape[1],), g.dtype)))
+        release(op, self.settings)
         return out[0] if len(out) == 1 else tuple(out)
 
 
@@ -123,4 +125,5 @@ def _backward_into_buffers(node: Node, graph: Graph, users: dict) -> Node | None
     (m, k), n = values[forward.inputs[0]].shape, W.shape[1]
     if m * k * n >= THREADED_PRODUCT:
         return None
-    return replace(node, run=DenseBackwardIntoBuffers(forward.op, node.run.keep, W.ref, None if b is None else b.ref))
+    run = DenseBackwardIntoBuffers(forward.op, node.run.keep, W.ref, None if b is None else b.ref, node.run.settings)
+    return replace(node, run=run)

@@ -193,3 +193,22 @@ def test_conv_geometry(x_shape, w_shape, stride, pads, bias, pool_major, out_hw,
     W = np.ones(w_shape, np.float32)
     assert geo.kernel_matrix(W, np.ones(w_shape[3], np.float32)).shape == (np.prod(w_shape[:3]) + bias_column,
                                                                             w_shape[3])
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_a_small_conv_keeping_its_patches_for_backward_gives_the_same_bits(monkeypatch, fused, rng):
+    from neurona.kernels import convolution
+
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((3, 6, 6, 2), (3, 3, 2, 4), (4,)))
+    g = rng.standard_normal((3, 3, 3, 4) if fused else (3, 6, 6, 4)).astype(np.float32)
+    results = []
+    for keep in (convolution.KEEP_PATCHES, -1):  # the default keeps these tiny patches; -1 builds them again
+        monkeypatch.setattr(convolution, "KEEP_PATCHES", keep)
+        xs, ws, bs = (nr.tensor(a, requires_grad=True) for a in (x, w, b))
+        op = F.conv2d_relu_max_pool2d if fused else F.conv2d
+        y = op(xs, ws, bs, padding="same")
+        assert (y.creator.patches is not None) == (keep > 0)
+        y.backward(g)
+        results.append([y.numpy(), xs.grad, ws.grad, bs.grad])
+    for a, b_ in zip(*results, strict=True):
+        np.testing.assert_array_equal(a, b_)

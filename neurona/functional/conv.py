@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import Function, Tensor, apply
+from ..autograd import Function, Tensor, apply, is_grad_enabled
 from ..backend import get_array_module
 from ..kernels.convolution import ConvGeometry, convolve, input_grad
 from ..kernels.fused import relu, relu_mask
@@ -111,8 +111,9 @@ class Conv2d(Function):
 
     pool_major = False  # the order of the patch matrix's rows (see kernels.im2col)
 
-    def __init__(self, stride: Pair, pads: Pads, dilation: Pair, relu: bool):
+    def __init__(self, stride: Pair, pads: Pads, dilation: Pair, relu: bool, keep_patches: bool = False):
         self.stride, self.pads, self.dilation, self.relu = stride, pads, dilation, relu
+        self.keep_patches = keep_patches  # W needs its gradient: a small layer keeps [cols 1] for it
 
     def forward(self, x, W, b=None):
         self.geo = geo = ConvGeometry.of(x.shape, W.shape, self.stride, self.pads, self.dilation, b is not None,
@@ -120,10 +121,13 @@ class Conv2d(Function):
         self.x, self.W = x, W
         xp, O, Wb = get_array_module(x), W.shape[3], geo.kernel_matrix(W, b)
         y = xp.empty((x.shape[0], *geo.out_hw, O), x.dtype)
+        self.patches = patches = [None] * -(-x.shape[0] // geo.chunk) if self.keep_patches and geo.small else None
 
-        def chunk(_: int, s: slice) -> None:
+        def chunk(k: int, s: slice) -> None:
             out = y[s].reshape(-1, O)
-            convolve(geo, x[s], Wb, b, out)  # out = [cols 1] @ [W2; b]
+            cols = convolve(geo, x[s], Wb, b, out)  # out = [cols 1] @ [W2; b]
+            if patches is not None:
+                patches[k] = cols
             if self.relu:
                 xp.maximum(out, 0, out=out)
 
@@ -153,7 +157,8 @@ class Conv2d(Function):
         def chunk(k: int, s: slice) -> None:
             g = grad_of_output(s)
             if need_W:
-                parts[k] = geo.patches(x[s]).T @ g  # [cols 1]^T g
+                cols = self.patches[k] if self.patches else geo.patches(x[s])
+                parts[k] = cols.T @ g  # [cols 1]^T g
                 if need_b and not geo.bias_column:
                     parts[k] = xp.concatenate([parts[k], sum_rows(g)[None]])
             elif need_b:
@@ -214,7 +219,8 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dil
         raise ValueError(f"{op}: the kernel {k} (dilated) is larger than the padded input {padded} "
                          f"(padding={padding!r}). Received: x {xs}, w {ws}")
     relu, after = _activation(activation)
-    y = apply(Conv2d(stride, pads, dilation, relu), *((x, w) if b is None else (x, w, b)))
+    keep = is_grad_enabled() and isinstance(w, Tensor) and w.requires_grad
+    y = apply(Conv2d(stride, pads, dilation, relu, keep), *((x, w) if b is None else (x, w, b)))
     return y if after is None else after(y)
 
 

@@ -40,7 +40,7 @@ class Conv2dMaxPoolRelu(Conv2d):
     pool_major = True
 
     def __init__(self, stride: Any, pads: Any, dilation: Any, for_backward: bool):
-        super().__init__(stride, pads, dilation, relu=False)
+        super().__init__(stride, pads, dilation, relu=False, keep_patches=for_backward)
         self.for_backward = for_backward  # keep what backward needs (not under no_grad: inference)
 
     def forward(self, x, W, b=None):
@@ -50,11 +50,14 @@ class Conv2dMaxPoolRelu(Conv2d):
         Wb = geo.kernel_matrix(W, b)
         y = xp.empty((N, geo.out_hw[0] // 2, geo.out_hw[1] // 2, O), x.dtype)
         pairs = [xp.empty(y.shape, bool) for _ in range(3)] if self.for_backward else None
+        self.patches = patches = [None] * -(-N // geo.chunk) if self.keep_patches and geo.small else None
 
-        def chunk(_: int, s: slice) -> None:
+        def chunk(k: int, s: slice) -> None:
             out = y[s].reshape(-1, O)
             z = xp.empty((4, out.shape[0], O), x.dtype)  # the window's pixels t0 t1 / t2 t3, one block each
-            convolve(geo, x[s], Wb, b, z.reshape(-1, O))
+            cols = convolve(geo, x[s], Wb, b, z.reshape(-1, O))
+            if patches is not None:
+                patches[k] = cols
             if pairs is None:  # no backward: the max alone, with the ReLU as its first term
                 xp.maximum(z[0], 0, out=out)
                 for t in z[1:]:

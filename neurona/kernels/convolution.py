@@ -15,6 +15,9 @@ from ..backend import get_array_module
 from .im2col import COMPILED_MIN_PATCHES, Pads, Pair, col2im, pad, patches
 from .threads import batch_chunk
 
+KEEP_PATCHES = 3 << 20  # a layer whose patch matrix (whole batch) has at most this many values (12 MB of float32)
+# keeps it for backward: LeNet-5's two layers do, a ResNet's (several times larger) build theirs again
+
 
 @dataclass(frozen=True)
 class ConvGeometry:
@@ -36,6 +39,7 @@ class ConvGeometry:
     pool_major: bool
     bias_column: bool
     large: bool = False  # enough patch values in the layer to repay loading the compiled im2col
+    small: bool = False  # few enough that backward may keep forward's patch matrix (KEEP_PATCHES)
 
     @classmethod
     def of(cls, x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, pads: Pads, dilation: Pair,
@@ -48,7 +52,7 @@ class ConvGeometry:
         pointwise = kh == kw == 1 and sh == sw == 1 and not any(pads) and not pool_major
         return cls((kh, kw), stride, dilation, pads, (H, Wd), (Ho, Wo), C,
                    batch_chunk(N, Ho * Wo, kh * kw * C + 1), pool_major, bias and not pointwise,
-                   N * Ho * Wo * kh * kw * C >= COMPILED_MIN_PATCHES)
+                   N * Ho * Wo * kh * kw * C >= COMPILED_MIN_PATCHES, N * Ho * Wo * (kh * kw * C + 1) <= KEEP_PATCHES)
 
     @classmethod
     def of_transpose(cls, x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, dilation: Pair,
@@ -82,11 +86,14 @@ class ConvGeometry:
         return get_array_module(W).concatenate([W2, b.reshape(1, -1)]) if self.bias_column else W2
 
 
-def convolve(geo: ConvGeometry, x: Any, Wb: Any, b: Any, out: Any) -> None:
-    """out (rows, C_out) = patches(x) @ Wb, plus the bias when it does not ride in the GEMM."""
-    get_array_module(x).matmul(geo.patches(x), Wb, out=out)
+def convolve(geo: ConvGeometry, x: Any, Wb: Any, b: Any, out: Any) -> Any:
+    """out (rows, C_out) = patches(x) @ Wb, plus the bias when it does not ride in the GEMM.
+    Returns the patch matrix, which backward may keep (``ConvGeometry.small``) instead of building it again."""
+    cols = geo.patches(x)
+    get_array_module(x).matmul(cols, Wb, out=out)
     if b is not None and not geo.bias_column:
         out += b
+    return cols
 
 
 def input_grad(geo: ConvGeometry, g: Any, W: Any, gx: Any) -> None:

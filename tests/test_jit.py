@@ -42,6 +42,19 @@ def test_inference_replay_gives_eager_bits_and_retraces_on_new_shape():
     assert fast.traces == 2
 
 
+def test_batch_norm_model_in_training_mode_is_traced_once():
+    """Its running statistics change at every call, by the graph's own side effect: no retrace for that."""
+    model = _mlp(batch_norm=True)
+    fast = nr.jit(model)
+    x, _ = _data()
+    before = model.state_dict()
+    for _ in range(3):
+        fast(nr.tensor(x[:10]))
+    assert fast.traces == 1
+    moved = [k for k, v in model.state_dict().items() if not np.array_equal(v, before[k])]
+    assert moved and all("moving" in k or "running" in k for k in moved), moved
+
+
 def test_cache_keeps_the_last_graphs_only():
     fast = nr.jit(lambda a: (a * 2).sum(axis=1), cache_size=2)
     for rows in (1, 2, 3, 1):  # 1 was evicted by 3: traced again

@@ -168,8 +168,9 @@ class Traced:
         with no_grad():
             graph, result, _ = trace(self.fn, tensors)
         buffers = []
-        if isinstance(self.fn, Module):
-            buffers = [(b, b.copy()) for _, b in self.fn.named_buffers() if b is not None]
+        if isinstance(self.fn, Module):  # buffers the graph may hold as constants; not those its effects update
+            updated = {id(v) for n in graph.nodes if n.kind == "effect" for v in vars(n.op).values()}
+            buffers = [(b, b.copy()) for _, b in self.fn.named_buffers() if b is not None and id(b) not in updated]
         entry = _Entry(optimize(graph, self.passes), buffers)
         entry.single = not isinstance(result, (tuple, list))
         self.cache.put(key, entry)

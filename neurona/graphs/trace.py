@@ -186,7 +186,8 @@ class Tracer:
             if isinstance(value, Function) and id(value) in self.templates:
                 setattr(effect, key, self.templates[id(value)])
         in_ids = [self.ids[id(t)] for t in after if id(t) in self.ids]
-        self.graph.nodes.append(Node("effect", type(update).__name__.strip("_"), _run_effect(effect), in_ids, []))
+        self.graph.nodes.append(Node("effect", type(update).__name__.strip("_"), _run_effect(effect), in_ids, [],
+                                     op=effect))
 
     def _describe(self, t: Tensor) -> str:
         if id(t) in self.origin:

@@ -137,7 +137,7 @@ def _node(lines: list[str], nid: str, node: Any, value: Any, graph: Graph) -> No
 
 
 def _settings(op: Any) -> str:
-    shown = []
+    shown = ["relu"] if vars(op).get("relu") is True else []  # a convolution with its ReLU fused
     for key in ("activation", "rate", "axis", "stride"):
         v = vars(op).get(key)
         if v is not None and not hasattr(v, "shape"):

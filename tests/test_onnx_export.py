@@ -248,3 +248,15 @@ def test_onnx_is_optional(monkeypatch):
         nr.models.get("mlp", (4,), 2).export("never-written.onnx")
     with pytest.raises(ImportError, match=r"pip install neurona\[onnx\]"):
         nr.load_onnx("never-read.onnx")
+
+
+def test_sequence_layers_conv1d_pools_and_repeat_vector():
+    rng = np.random.default_rng(8)
+    model = nn.Sequential([
+        nn.Conv1D(4, 3, padding="causal", dilation_rate=2, activation="relu"), nn.Conv1D(3, 3, strides=2, padding="same"),
+        nn.Conv1D(3, 2, padding=1), nn.MaxPool1D(2, padding="same"), nn.AvgPool1D(2, strides=1, padding="same"),
+        nn.GlobalAvgPool1D(keepdims=True), nn.Flatten(), nn.RepeatVector(3), nn.GlobalMaxPool1D(), nn.Dense(2)])
+    model.build((None, 11, 2))
+    liven(model, rng)
+    proto = assert_same(model, rng.standard_normal((3, 11, 2)).astype(np.float32))
+    assert [n.op_type for n in proto.graph.node].count("Conv") == 3

@@ -78,6 +78,8 @@ ROUND_TRIP = [
     ("se_resnet", lambda: nr.models.get("se_resnet", (8, 8, 3), 4, width=1 / 8, ratio=4)),
     ("googlenet", lambda: nr.models.get("googlenet", (16, 16, 3), 4, width=1 / 16)),
     ("unet", lambda: nr.models.get("unet", (16, 16, 1), 2, width=1 / 16)),
+    ("sequence", lambda: nn.Sequential([nn.Conv1D(3, 3, padding="causal"), nn.MaxPool1D(2), nn.Conv1D(2, 2, padding="same"),
+                                        nn.GlobalAvgPool1D(), nn.RepeatVector(2), nn.GRU(2), nn.Dense(2)], name="seq")),
     ("normalised-cnn", lambda: nn.Sequential([nn.Normalization(mean=[10.0, 0.0], variance=[4.0, 0.25]),
                                               nn.Rescaling(2.0, 0.5), nn.Conv2D(3, 3), nn.MaxPool2D(2), nn.Flatten(),
                                               nn.Dense(2)], name="normalised")),
@@ -91,7 +93,7 @@ def test_neurona_to_onnx_to_neurona_gives_the_same_outputs(name, make):
     rng = np.random.default_rng(2)
     model = make()
     if not model.built:
-        model.build((None, 6, 6, 2))
+        model.build((None, 8, 2) if name == "sequence" else (None, 6, 6, 2))
     liven(model, rng)
     back = nr.load_onnx(to_onnx(model))
     x = rng.standard_normal((3, *model.input_shape[1:])).astype(np.float32)
@@ -188,3 +190,16 @@ def test_a_pytorch_residual_network_with_padded_pools():
     with torch.no_grad():
         want = net.eval()(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(model.predict(x.transpose(0, 2, 3, 1)), want, rtol=1e-4, atol=1e-5)
+
+
+def test_a_pytorch_conv1d_network_imports_channels_last():
+    torch.manual_seed(6)
+    net = torch.nn.Sequential(torch.nn.Conv1d(2, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool1d(2),
+                              torch.nn.Conv1d(4, 3, 3, dilation=2), torch.nn.AvgPool1d(2), torch.nn.Flatten(),
+                              torch.nn.Linear(3, 2))
+    model = nr.load_onnx(onnx.load_from_string(torch_to_onnx(net, torch.zeros(1, 2, 14))))
+    assert model.input_shape == (None, 14, 2)  # the file's (N, C, L) becomes neurona's (N, L, C)
+    x = np.random.default_rng(7).standard_normal((3, 2, 14)).astype(np.float32)
+    with torch.no_grad():
+        want = net.eval()(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model.predict(x.transpose(0, 2, 1)), want, rtol=1e-4, atol=1e-5)

@@ -17,7 +17,7 @@ from ... import backend, nn
 from ...autograd import Tensor
 from ...files import atomic_write
 from ...nn.symbolic import flatten, pack
-from . import convert_conv, convert_core, convert_recurrent  # noqa: F401  (they register the converters)
+from . import convert_conv, convert_core, convert_recurrent, convert_sequence  # noqa: F401  (registering)
 from .builder import ExportError, GraphBuilder, Value
 from .registry import convert, converts, find_converter, first
 from .requirement import require_onnx

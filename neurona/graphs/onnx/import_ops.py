@@ -14,7 +14,7 @@ import numpy as np
 
 from ... import nn
 from ...functional.conv import same_pads
-from .import_values import NCHW_VIEW, Held, Importer, set_weights
+from .import_values import NCHW_VIEW, NCL_VIEW, Held, Importer, set_weights
 
 OPS: dict[str, Callable[..., Any]] = {}
 
@@ -152,13 +152,46 @@ def _matmul(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
 
 
 # ---------------------------------------------------------------- convolution and pooling
+def _sequence(imp: Importer, node: Any) -> Held | None:
+    """The node's first input when it is a channels-first sequence (N, C, L) (a 1-D operator), else None."""
+    h = imp.held(node.input[0], node)
+    return h if h.perm == NCL_VIEW else None
+
+
+def _pads_1d(imp: Importer, node: Any, attrs: dict[str, Any], length: int, k: int, s: int) -> Any:
+    """neurona's 1-D padding ("valid", "same", "causal" or an int) for ONNX's [begin, end] pads."""
+    begin, end = attrs.get("pads", [0, 0])
+    if attrs.get("auto_pad", "NOTSET") not in ("NOTSET", "") or (begin, end) == (0, 0):
+        return {"VALID": "valid", "SAME_UPPER": "same"}.get(attrs.get("auto_pad"), "valid")
+    if (begin, end) == same_pads(length, k, s):
+        return "same"
+    if end == 0 and begin == k - 1 and s == 1:
+        return "causal"
+    if begin == end:
+        return begin
+    raise imp.error(node, f"pads {[begin, end]} are not supported on a sequence")
+
+
+def _conv1d(imp: Importer, node: Any, attrs: dict[str, Any], h: Held, W: np.ndarray, bias: Any) -> Held:
+    k, s, d = W.shape[2], attrs.get("strides", [1])[0], attrs.get("dilations", [1])[0]
+    padding = _pads_1d(imp, node, attrs, h.shape[1], d * (k - 1) + 1, s)
+    layer = nn.Conv1D(W.shape[0], k, strides=s, padding=padding, dilation_rate=d, use_bias=bias is not None,
+                      name=imp.layer_name(node))
+    y = call_layer(layer, h)
+    set_weights(layer, kernel=W.transpose(2, 1, 0), **({"bias": bias} if bias is not None else {}))
+    return Held(y, NCL_VIEW)
+
+
 @op("Conv")
 def _conv(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
-    h = _image(imp, node)
     if attrs.get("group", 1) != 1:
         raise imp.error(node, f"grouped convolution (group={attrs['group']}) has no neurona layer")
     W = imp.const(node.input[1], node, "the kernel")
     bias = imp.const(node.input[2], node, "the bias") if len(node.input) > 2 and node.input[2] else None
+    sequence = _sequence(imp, node)
+    if sequence is not None and W.ndim == 3:
+        return _conv1d(imp, node, attrs, sequence, W, bias)
+    h = _image(imp, node)
     kh, kw = W.shape[2:]
     stride = tuple(attrs.get("strides", [1, 1]))
     dil = tuple(attrs.get("dilations", [1, 1]))
@@ -202,10 +235,19 @@ def _conv_transpose(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> 
 
 @op("MaxPool", "AveragePool")
 def _pool(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
-    h = _image(imp, node)
     if attrs.get("ceil_mode", 0) or any(d != 1 for d in attrs.get("dilations", [1, 1])) or \
             len(node.output) > 1 and node.output[1]:
         raise imp.error(node, "ceil_mode, dilations and indices are not supported")
+    sequence = _sequence(imp, node)
+    if sequence is not None and len(attrs["kernel_shape"]) == 1:
+        (size,), (step,) = attrs["kernel_shape"], attrs.get("strides", [1])
+        padding = _pads_1d(imp, node, attrs, sequence.shape[1], size, step)
+        if padding not in ("valid", "same") or padding == "same" and attrs.get("count_include_pad", 0):
+            raise imp.error(node, f"pads {attrs.get('pads')} are not supported on a sequence pool")
+        cls = nn.AvgPool1D if node.op_type == "AveragePool" else nn.MaxPool1D
+        return Held(call_layer(cls(size, strides=step, padding=padding, name=imp.layer_name(node)), sequence),
+                    NCL_VIEW)
+    h = _image(imp, node)
     pool = tuple(attrs["kernel_shape"])
     stride = tuple(attrs.get("strides", [1, 1]))
     padding, pads = _padding(imp, node, attrs, h.shape[1:3], pool, stride)
@@ -229,6 +271,10 @@ def _pool(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
 
 @op("GlobalAveragePool", "GlobalMaxPool")
 def _global_pool(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    sequence = _sequence(imp, node)
+    if sequence is not None:
+        cls1d = nn.GlobalAvgPool1D if node.op_type == "GlobalAveragePool" else nn.GlobalMaxPool1D
+        return Held(call_layer(cls1d(keepdims=True, name=imp.layer_name(node)), sequence), NCL_VIEW)
     h = _image(imp, node)
     cls = nn.GlobalAvgPool2D if node.op_type == "GlobalAveragePool" else nn.GlobalMaxPool2D
     return Held(call_layer(cls(keepdims=True, name=imp.layer_name(node)), h), NCHW_VIEW)

@@ -21,14 +21,16 @@ def _flatten(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
 
 
 def _flatten_to_rows(imp: Importer, node: Any, h: Held) -> Held:
-    if h.features is not None or (h.perm is not None and h.perm != NCHW_VIEW):
+    """neurona's Flatten; a tensor held transposed (channels-first) is flattened in ONNX's order by the file,
+    so the result remembers where each ONNX feature sits: (c, i, j) of an image is neurona's (i, j, c)."""
+    if h.features is not None or (h.perm is not None and h.perm[0] != 0) or h.kind:
         raise imp.error(node, f"cannot flatten a tensor held with axes {h.perm}")
     y = call_layer(nn.Flatten(name=imp.layer_name(node)), h)
-    if h.perm == NCHW_VIEW:
-        H, W, C = h.shape[1:]
-        if H * W > 1:  # ONNX feature (c, i, j) is neurona feature (i, j, c)
-            return Held(y, None, np.arange(H * W * C).reshape(H, W, C).transpose(2, 0, 1).ravel())
-    return Held(y)
+    if h.perm is None:
+        return Held(y)
+    sample = h.shape[1:]
+    features = np.arange(int(np.prod(sample))).reshape(sample).transpose([p - 1 for p in h.perm[1:]]).ravel()
+    return Held(y, None, None if np.array_equal(features, np.arange(features.size)) else features)
 
 
 @op("Reshape")
@@ -128,7 +130,22 @@ def _unsqueeze(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Any:
         if axes is None:
             axes = [int(a) for a in imp.const(node.input[1], node, "the axes")]
         return np.expand_dims(data, tuple(axes))
-    raise imp.error(node, "only the Unsqueeze of constants and shapes is imported")
+    if isinstance(data, Held) and data.perm is None and data.features is None and len(data.shape) == 2:
+        axes = attrs.get("axes")
+        axes = [int(a) for a in imp.const(node.input[1], node, "the axes")] if axes is None else axes
+        if list(axes) == [1]:  # (N, F) -> (N, 1, F), waiting for the Expand that repeats it
+            return Held(data.sym, None, None, "unsqueezed")
+    raise imp.error(node, "only the Unsqueeze of constants, shapes and (N, F) -> (N, 1, F) is imported")
+
+
+@op("Expand")
+def _expand(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    """(N, 1, F) expanded to (N, n, F): neurona's RepeatVector(n)."""
+    h = imp.held(node.input[0], node)
+    shape = [int(d) for d in imp.const(node.input[1], node, "the shape")]
+    if h.kind != "unsqueezed" or len(shape) != 3 or shape[2] not in (1, h.shape[1]) or shape[0] not in (1, -1):
+        raise imp.error(node, f"only (N, 1, F) expanded to (N, n, F) is imported. Received: shape {shape}")
+    return Held(call_layer(nn.RepeatVector(shape[1], name=imp.layer_name(node)), h))
 
 
 @op("Concat")

@@ -11,6 +11,7 @@ import numpy as np
 from ... import backend, nn
 
 NCHW_VIEW = (0, 3, 1, 2)  # an ONNX (N, C, H, W) tensor held as neurona's (N, H, W, C)
+NCL_VIEW = (0, 2, 1)  # an ONNX (N, C, L) sequence held as neurona's (N, L, C)
 
 
 class OnnxImportError(ValueError):

@@ -24,7 +24,7 @@ import numpy as np
 from ... import backend, nn
 from . import import_recurrent, import_shapes  # noqa: F401  (they register their operators)
 from .import_ops import OPS
-from .import_values import NCHW_VIEW, Held, Importer, OnnxImportError, attributes
+from .import_values import NCHW_VIEW, NCL_VIEW, Held, Importer, OnnxImportError, attributes
 from .requirement import require_onnx
 
 # operators that keep the layout of their input: an image input may pass through them before its Transpose
@@ -51,6 +51,22 @@ def _channels_last(imp: Importer, name: str) -> bool:
     return False
 
 
+def _reaches_conv_first(imp: Importer, name: str) -> bool:
+    """Does the 3-D input ``name`` go (through elementwise operators) into a 1-D Conv or pool first?"""
+    todo, seen = [name], set()
+    while todo:
+        for node in imp.consumers.get(todo.pop(), []):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if node.op_type in ("Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"):
+                return True
+            if node.op_type not in _ELEMENTWISE:
+                return False
+            todo.extend(node.output)
+    return False
+
+
 def _input_layer(imp: Importer, value_info: Any) -> Held:
     onnx = imp.onnx
     t = value_info.type.tensor_type
@@ -63,6 +79,9 @@ def _input_layer(imp: Importer, value_info: Any) -> Held:
     name = re.sub(r"[^A-Za-z0-9_]+", "_", value_info.name).strip("_") or "input"
     imp.names.add(name)
     channels_first = len(dims) == 4 and not _channels_last(imp, value_info.name)
+    if len(dims) == 3 and _reaches_conv_first(imp, value_info.name):  # (N, C, L) into a 1-D Conv or pool
+        x = nn.Input((dims[2], dims[1]), dtype=dtype, name=name)
+        return Held(x.symbolic_output, NCL_VIEW)
     if channels_first:  # (N, C, H, W) as ONNX's image operators take it: neurona's model takes (N, H, W, C)
         x = nn.Input((dims[2], dims[3], dims[1]), dtype=dtype, name=name)
         return Held(x.symbolic_output, NCHW_VIEW)

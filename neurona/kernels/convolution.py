@@ -15,6 +15,9 @@ from ..backend import get_array_module
 from .im2col import COMPILED_MIN_PATCHES, Pads, Pair, col2im, pad, patches
 from .threads import batch_chunk
 
+# Patch values per chunk (2 MB of float32): measured, 1 thread, a ResNet-20 step ran ~15% faster than with
+# 4 MB chunks (the patch matrix stays in cache between im2col and its GEMM), the reference CNN ~2%.
+CHUNK_VALUES = 1 << 19
 KEEP_PATCHES = 3 << 20  # a layer whose patch matrix (whole batch) has at most this many values (12 MB of float32)
 # keeps it for backward: LeNet-5's two layers do, a ResNet's (several times larger) build theirs again
 
@@ -51,7 +54,7 @@ class ConvGeometry:
         Wo = (Wd + left + right - dw * (kw - 1) - 1) // sw + 1
         pointwise = kh == kw == 1 and sh == sw == 1 and not any(pads) and not pool_major
         return cls((kh, kw), stride, dilation, pads, (H, Wd), (Ho, Wo), C,
-                   batch_chunk(N, Ho * Wo, kh * kw * C + 1), pool_major, bias and not pointwise,
+                   batch_chunk(N, Ho * Wo, kh * kw * C + 1, CHUNK_VALUES), pool_major, bias and not pointwise,
                    N * Ho * Wo * kh * kw * C >= COMPILED_MIN_PATCHES, N * Ho * Wo * (kh * kw * C + 1) <= KEEP_PATCHES)
 
     @classmethod

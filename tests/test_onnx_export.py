@@ -260,3 +260,14 @@ def test_sequence_layers_conv1d_pools_and_repeat_vector():
     liven(model, rng)
     proto = assert_same(model, rng.standard_normal((3, 11, 2)).astype(np.float32))
     assert [n.op_type for n in proto.graph.node].count("Conv") == 3
+
+
+@pytest.mark.parametrize("mode", ["concat", "ave", None])
+def test_bidirectional_layers(mode):
+    rng = np.random.default_rng(9)
+    x = nn.Input((5, 4))
+    seq = nn.Bidirectional(nn.LSTM(3, return_sequences=True), merge_mode=mode)(x)
+    seq = nn.concatenate(seq) if mode is None else seq  # merge_mode None gives [forward, backward]
+    y = nn.Dense(2)(nn.Bidirectional(nn.GRU(2, go_backwards=True), merge_mode="sum")(seq))
+    model = liven(nn.Model(x, y), rng)
+    assert_same(model, rng.standard_normal((3, 5, 4)).astype(np.float32))

@@ -85,3 +85,33 @@ def _recurrent(b: GraphBuilder, layer: Any, x: Any, initial_state: Any = None) -
             values.append(Value(b.node("Squeeze", [name, b.ints([0], "axes")]), example))
         return values
     return values[0]
+
+
+def _reverse_time(b: GraphBuilder, name: str) -> str:
+    """(N, T, ...) with the steps last to first."""
+    return b.node("Slice", [name, b.ints([-1]), b.ints([_INT64_MIN]), b.ints([1]), b.ints([-1])])
+
+
+@converts(nn.Bidirectional)
+def _bidirectional(b: GraphBuilder, layer: Any, x: Any) -> Any:
+    """The forward and backward layers as two recurrent operators (the backward one reads the reversed steps),
+    the backward sequence put back in time order, then merged as neurona merges them."""
+    v = first(x, layer)
+    forward = _recurrent(b, layer.forward_layer, v)
+    backward = _recurrent(b, layer.backward_layer, v)
+    examples = run_example(layer, v)
+    back = backward.name
+    if layer.backward_layer.return_sequences:
+        back = _reverse_time(b, back)
+    mode = layer.merge_mode
+    if mode is None:
+        return [Value(forward.name, examples[0]), Value(back, examples[1])]
+    if mode == "concat":
+        y = b.node("Concat", [forward.name, back], axis=-1)
+    elif mode == "sum":
+        y = b.node("Add", [forward.name, back])
+    elif mode == "mul":
+        y = b.node("Mul", [forward.name, back])
+    else:  # "ave"
+        y = b.node("Mul", [b.node("Add", [forward.name, back]), b.const(np.array(0.5), "half")])
+    return Value(y, examples)

@@ -36,7 +36,11 @@ def _loader_arrays(loader: Any) -> tuple[Any, ...]:
     if not batches or not all(isinstance(b, (tuple, list)) and len(b) == len(batches[0]) for b in batches):
         raise ValueError("validation_data: a data loader must give (x_batch, y_batch[, weights]) batches. "
                          f"Received: {len(batches)} batches")
-    return tuple(np.concatenate([D.as_array(b[i], "validation_data batch") for b in batches])
+    def host(part: Any) -> Any:  # device batches (a loader on the GPU) come to the host explicitly
+        part = part.data if isinstance(part, Tensor) else part
+        return backend.to_numpy(part) if hasattr(part, "shape") else part
+
+    return tuple(np.concatenate([D.as_array(host(b[i]), "validation_data batch") for b in batches])
                  for i in range(len(batches[0])))
 
 

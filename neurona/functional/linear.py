@@ -14,6 +14,17 @@ from .activations import get_activation
 FUSED_ACTIVATIONS = (None, "linear", "relu", "tanh")
 
 
+def activation_grad(act: str | None, y: Any, gy: Any) -> Any:
+    """The gradient through a fused activation, from its output ``y`` (dense and its specialised twin share it)."""
+    if act == "relu":
+        return gy * (y > 0)
+    if act == "sigmoid":
+        return gy * y * (1 - y)
+    if act == "tanh":
+        return gy * (1 - y * y)
+    return gy
+
+
 class Linear(Function):
     """y = act(x @ W + b) for x (..., n_in), W (n_in, n_out), b (n_out,).
 
@@ -47,15 +58,7 @@ class Linear(Function):
         return y
 
     def backward(self, gy):
-        act, y = self.activation, self.y
-        if act == "relu":
-            g = gy * (y > 0)
-        elif act == "sigmoid":
-            g = gy * y * (1 - y)
-        elif act == "tanh":
-            g = gy * (1 - y * y)
-        else:
-            g = gy
+        g = activation_grad(self.activation, self.y, gy)
         x, W = self.x, self.W
         need_x, need_W = self.needs_input_grad[:2]
         need_b = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]

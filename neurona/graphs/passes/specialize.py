@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from ... import backend
-from ...functional.linear import Linear
+from ...functional.linear import Linear, activation_grad
 from ...kernels.threads import parallel_matmul
 from ..autodiff import release
 from ..ir import Graph, Node
@@ -61,15 +61,7 @@ class DenseBackwardIntoBuffers:
 
     def __call__(self, gy: Any) -> Any:
         op = self.op
-        act, y = op.activation, op.y
-        if act == "relu":
-            g = gy * (y > 0)
-        elif act == "sigmoid":
-            g = gy * y * (1 - y)
-        elif act == "tanh":
-            g = gy * (1 - y * y)
-        else:
-            g = gy
+        g = activation_grad(op.activation, op.y, gy)
         x, W = op.x, op.W
         xp = backend.get_array_module(g)
         out = []

@@ -56,9 +56,9 @@ def test_export_errors_say_what_was_expected(cli, tmp_path):
     assert status == 2 and "expected a file name ending in .onnx" in err
     status, _, err = cli("export", path, tmp_path / "m.onnx", "--opset", "7")
     assert status == 2 and "--opset must be between 13 and 21" in err
-    model = nn.Sequential([nn.TimeDistributed(nn.Dense(2))])
-    model.build((None, 3, 4))
+    model = nn.Sequential([nn.TimeDistributed(nn.Conv2D(2, 1, data_format="channels_first"))])  # saves, never exports
+    model.build((None, 3, 2, 4, 4))
     model.save(str(tmp_path / "td.neurona"))
     status, _, err = cli("export", tmp_path / "td.neurona", tmp_path / "td.onnx")
-    assert status == 2 and "(TimeDistributed) has no ONNX equivalent" in err
+    assert status == 2 and "(ChannelsFirstConv2D) has no ONNX equivalent" in err
     assert not (tmp_path / "td.onnx").exists()

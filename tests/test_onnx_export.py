@@ -33,7 +33,7 @@ def liven(model, rng):
     state = {}
     for k, a in model.state_dict().items():
         leaf = k.rsplit(".", 1)[-1]
-        if leaf in ("kernel", "recurrent_kernel", "embeddings"):
+        if leaf.endswith("kernel") or leaf == "embeddings":  # depthwise_kernel, pointwise_kernel too
             fan_in = int(np.prod(a.shape[:-1])) if a.ndim > 1 else 1
             a = rng.standard_normal(a.shape) * np.sqrt(2.0 / fan_in)
         elif leaf == "moving_variance":
@@ -200,10 +200,11 @@ def test_a_layer_without_onnx_equivalent_is_named():
     model.build((None, 3))
     with pytest.raises(ExportError, match=r"layer 'times_two' \(Doubler\) has no ONNX equivalent"):
         to_onnx(model)
-    rnn = nn.Sequential([nn.TimeDistributed(nn.Dense(2))])
-    rnn.build((None, 3, 4))
-    with pytest.raises(ExportError, match=r"\(TimeDistributed\) has no ONNX equivalent"):
-        rnn.export("never-written.onnx")
+    frames = nn.Sequential([nn.TimeDistributed(Doubler(name="times_two"), name="per_step")])
+    frames.build((None, 3, 4))
+    with pytest.raises(ExportError, match=r"TimeDistributed layer 'per_step' wraps a layer the exporter cannot "
+                                          r"write: layer 'times_two' \(Doubler\) has no ONNX equivalent"):
+        frames.export("never-written.onnx")
     with pytest.raises(ExportError, match="not built"):
         to_onnx(nn.Sequential([nn.Dense(3)]))
     class TwiceDense(nn.Dense):  # a subclass that computes something else is not written as its parent
@@ -271,3 +272,18 @@ def test_bidirectional_layers(mode):
     y = nn.Dense(2)(nn.Bidirectional(nn.GRU(2, go_backwards=True), merge_mode="sum")(seq))
     model = liven(nn.Model(x, y), rng)
     assert_same(model, rng.standard_normal((3, 5, 4)).astype(np.float32))
+
+
+def test_time_distributed_folds_the_steps_into_the_batch():
+    """A clip of frames through per-frame convolutions, pools, a flatten and a Dense, then an LSTM over the frames."""
+    rng = np.random.default_rng(10)
+    per_frame = nn.Sequential([nn.Conv2D(3, 3, padding="same"), nn.BatchNorm(), nn.Activation("relu")])
+    model = nn.Sequential([nn.TimeDistributed(per_frame), nn.TimeDistributed(nn.MaxPool2D(2)),
+                           nn.TimeDistributed(nn.SeparableConv2D(4, 2, activation="tanh")),
+                           nn.TimeDistributed(nn.Flatten()), nn.TimeDistributed(nn.Dense(5, activation="relu")),
+                           nn.LSTM(3, return_sequences=True), nn.TimeDistributed(nn.Dense(2))])
+    model.build((None, 4, 6, 6, 2))
+    liven(model, rng)
+    proto = assert_same(model, rng.standard_normal((3, 4, 6, 6, 2)).astype(np.float32))
+    assert [n.op_type for n in proto.graph.node].count("Reshape") == 12  # in and out of each TimeDistributed
+    assert_same(model, rng.standard_normal((1, 4, 6, 6, 2)).astype(np.float32), proto)  # any batch size

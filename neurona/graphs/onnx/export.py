@@ -17,7 +17,14 @@ from ... import backend, nn
 from ...autograd import Tensor
 from ...files import atomic_write
 from ...nn.symbolic import flatten, pack
-from . import convert_conv, convert_core, convert_recurrent, convert_sequence  # noqa: F401  (registering)
+from . import (  # noqa: F401  (registering)
+    convert_conv,
+    convert_core,
+    convert_depthwise,
+    convert_recurrent,
+    convert_sequence,
+    convert_wrappers,
+)
 from .builder import ExportError, GraphBuilder, Value
 from .registry import convert, converts, find_converter, first
 from .requirement import require_onnx

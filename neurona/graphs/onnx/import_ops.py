@@ -182,30 +182,59 @@ def _conv1d(imp: Importer, node: Any, attrs: dict[str, Any], h: Held, W: np.ndar
     return Held(y, NCL_VIEW)
 
 
-@op("Conv")
-def _conv(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
-    if attrs.get("group", 1) != 1:
-        raise imp.error(node, f"grouped convolution (group={attrs['group']}) has no neurona layer")
-    W = imp.const(node.input[1], node, "the kernel")
-    bias = imp.const(node.input[2], node, "the bias") if len(node.input) > 2 and node.input[2] else None
-    sequence = _sequence(imp, node)
-    if sequence is not None and W.ndim == 3:
-        return _conv1d(imp, node, attrs, sequence, W, bias)
-    h = _image(imp, node)
-    kh, kw = W.shape[2:]
+def _conv_padding(imp: Importer, node: Any, attrs: dict[str, Any], h: Held,
+                  kernel: tuple[int, int]) -> tuple[Held, Any, tuple[int, int], tuple[int, int]]:
+    """(input, neurona padding, strides, dilations) of an image Conv; pads neurona's layers cannot express
+    (different at the two ends) become a ZeroPadding2D layer before it."""
     stride = tuple(attrs.get("strides", [1, 1]))
     dil = tuple(attrs.get("dilations", [1, 1]))
-    keff = (dil[0] * (kh - 1) + 1, dil[1] * (kw - 1) + 1)
+    keff = (dil[0] * (kernel[0] - 1) + 1, dil[1] * (kernel[1] - 1) + 1)
     padding, pads = _padding(imp, node, attrs, h.shape[1:3], keff, stride)
-    x = h
     if padding is None:
         if pads[0] == pads[1] and pads[2] == pads[3]:
             padding = [pads[0], pads[2]]
         else:
             zeros = nn.ZeroPadding2D(((pads[0], pads[1]), (pads[2], pads[3])), name=imp.layer_name(node))
-            x = Held(call_layer(zeros, h), NCHW_VIEW)
+            h = Held(call_layer(zeros, h), NCHW_VIEW)
             padding = "valid"
-    layer = nn.Conv2D(W.shape[0], (kh, kw), strides=stride, padding=padding, dilation_rate=dil,
+    return h, padding, stride, dil
+
+
+def _depthwise(imp: Importer, node: Any, attrs: dict[str, Any], h: Held, W: np.ndarray, bias: Any) -> Held:
+    """Conv with group = input channels C, weights (C * M, 1, kh, kw): neurona's DepthwiseConv2D with
+    depth_multiplier M and kernel (kh, kw, C, M) (output channel c * M + m in both)."""
+    channels = h.shape[-1]
+    if W.shape[1] != 1 or W.shape[0] % channels:
+        raise imp.error(node, f"a depthwise Conv over {channels} channels needs weights (C * M, 1, kh, kw). "
+                              f"Received: {W.shape}")
+    x, padding, stride, dil = _conv_padding(imp, node, attrs, h, W.shape[2:])
+    multiplier = W.shape[0] // channels
+    layer = nn.DepthwiseConv2D(tuple(W.shape[2:]), strides=stride, padding=padding, depth_multiplier=multiplier,
+                               dilation_rate=dil, use_bias=bias is not None, name=imp.layer_name(node))
+    y = call_layer(layer, x)
+    kernel = W.reshape(channels, multiplier, *W.shape[2:]).transpose(2, 3, 0, 1)
+    set_weights(layer, depthwise_kernel=kernel, **({"bias": bias} if bias is not None else {}))
+    return Held(y, NCHW_VIEW)
+
+
+@op("Conv")
+def _conv(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
+    W = imp.const(node.input[1], node, "the kernel")
+    bias = imp.const(node.input[2], node, "the bias") if len(node.input) > 2 and node.input[2] else None
+    group = attrs.get("group", 1)
+    sequence = _sequence(imp, node)
+    h = sequence if sequence is not None and W.ndim == 3 else _image(imp, node)
+    channels = h.shape[-1]
+    if group != 1 and (group != channels or h is sequence):
+        raise imp.error(node, f"grouped convolution (group={group}) over {channels} input channels has no neurona "
+                              "layer; imported are group=1 (Conv2D, Conv1D) and, on images, group = the input "
+                              "channels (DepthwiseConv2D)")
+    if h is sequence:
+        return _conv1d(imp, node, attrs, h, W, bias)
+    if group != 1:
+        return _depthwise(imp, node, attrs, h, W, bias)
+    x, padding, stride, dil = _conv_padding(imp, node, attrs, h, W.shape[2:])
+    layer = nn.Conv2D(W.shape[0], tuple(W.shape[2:]), strides=stride, padding=padding, dilation_rate=dil,
                       use_bias=bias is not None, name=imp.layer_name(node))
     y = call_layer(layer, x)
     set_weights(layer, kernel=W.transpose(2, 3, 1, 0), **({"bias": bias} if bias is not None else {}))

@@ -203,3 +203,83 @@ def test_a_pytorch_conv1d_network_imports_channels_last():
     with torch.no_grad():
         want = net.eval()(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(model.predict(x.transpose(0, 2, 1)), want, rtol=1e-4, atol=1e-5)
+
+
+class TorchBidirectional(torch.nn.Module):
+    """A bidirectional recurrent layer (batch_first) read per step (a tagger) or by its last states (a classifier)."""
+
+    def __init__(self, cell, per_step):
+        super().__init__()
+        self.embed = torch.nn.Embedding(20, 4)
+        self.rnn = cell(4, 3, batch_first=True, bidirectional=True)
+        self.fc = torch.nn.Linear(6, 2)
+        self.per_step = per_step
+
+    def forward(self, ids):
+        y, h = self.rnn(self.embed(ids))
+        if self.per_step:
+            return self.fc(y)
+        h = h[0] if isinstance(h, tuple) else h
+        return self.fc(torch.cat([h[-2], h[-1]], dim=1))  # the last forward and backward states
+
+
+@pytest.mark.parametrize("cell", [torch.nn.LSTM, torch.nn.GRU, torch.nn.RNN], ids=["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("per_step", [True, False], ids=["tagger", "classifier"])
+def test_pytorch_bidirectional_recurrences_import_as_bidirectional(cell, per_step):
+    torch.manual_seed(5)
+    net = TorchBidirectional(cell, per_step)
+    model = nr.load_onnx(onnx.load_from_string(torch_to_onnx(net, torch.zeros(2, 6, dtype=torch.long))))
+    wrapped = [m for m in model.layers if isinstance(m, nn.Bidirectional)]
+    assert len(wrapped) == 1 and wrapped[0].merge_mode == ("concat" if per_step else None)
+    ids = np.random.default_rng(6).integers(0, 20, (5, 6))
+    with torch.no_grad():
+        want = net.eval()(torch.from_numpy(ids)).numpy()
+    assert np.ptp(want) > 1e-3
+    np.testing.assert_allclose(model.predict(ids), want, rtol=1e-4, atol=1e-5)
+
+
+BIDIRECTIONAL = [(nn.LSTM, True, "concat"), (nn.LSTM, False, "concat"), (nn.GRU, True, "concat"),
+                 (nn.GRU, False, "concat"), (nn.SimpleRNN, True, "concat"), (nn.SimpleRNN, False, "concat"),
+                 (nn.LSTM, True, "sum"), (nn.GRU, False, "ave"), (nn.SimpleRNN, True, "mul"), (nn.LSTM, False, None)]
+
+
+@pytest.mark.parametrize("cell,sequences,mode", BIDIRECTIONAL,
+                         ids=[f"{c.__name__}-{'seq' if s else 'last'}-{m}" for c, s, m in BIDIRECTIONAL])
+def test_bidirectional_layers_round_trip(cell, sequences, mode):
+    from test_onnx_export import liven
+
+    rng = np.random.default_rng(7)
+    x = nn.Input((5, 4))
+    y = nn.Bidirectional(cell(3, return_sequences=sequences), merge_mode=mode)(x)
+    y = nn.concatenate(y) if mode is None else y  # merge_mode None gives [forward, backward]
+    model = liven(nn.Model(x, nn.Dense(2)(y)), rng)
+    proto = to_onnx(model)
+    ops = [n for n in proto.graph.node if n.op_type in ("RNN", "LSTM", "GRU")]
+    directions = [onnx.helper.get_attribute_value(a) for n in ops for a in n.attribute if a.name == "direction"]
+    assert directions == [b"bidirectional"]  # one operator for both halves
+    back = nr.load_onnx(proto)
+    assert sum(isinstance(m, nn.Bidirectional) for m in back.layers) == 1
+    xs = rng.standard_normal((3, 5, 4)).astype(np.float32)
+    want = model.predict(xs)
+    assert np.ptp(want) > 1e-3
+    np.testing.assert_allclose(back.predict(xs), want, rtol=1e-5, atol=1e-5)
+    assert back.count_params() == model.count_params()
+
+
+def test_bidirectional_patterns_without_a_neurona_layer_are_named():
+    from test_onnx_export import liven
+
+    torch.manual_seed(8)
+    proto = onnx.load_from_string(torch_to_onnx(TorchBidirectional(torch.nn.GRU, True), torch.zeros(2, 6,
+                                                                                                  dtype=torch.long)))
+    gru = next(n for n in proto.graph.node if n.op_type == "GRU")
+    proto.graph.output.append(onnx.helper.make_tensor_value_info(gru.output[1], onnx.TensorProto.FLOAT, None))
+    with pytest.raises(OnnxImportError, match=rf"node '{gru.name}' \(GRU\): neurona's Bidirectional gives the "
+                                              r"sequence Y or the last hidden states Y_h, not both"):
+        nr.load_onnx(proto)
+    # a forward half that reads the steps backwards is exported as two operators and a Slice reversing a sequence
+    x = nn.Input((5, 4))
+    y = nn.Bidirectional(nn.GRU(3, go_backwards=True, return_sequences=True))(x)
+    model = liven(nn.Model(x, nn.Dense(2)(y)), np.random.default_rng(9))
+    with pytest.raises(OnnxImportError, match=r"\(Concat\) uses '.*Slice.*', a sequence reversed in time"):
+        nr.load_onnx(to_onnx(model))

@@ -52,7 +52,7 @@ def host(a: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(a, Tensor):
         a = a.data
     a = backend.to_numpy(a)
-    return np.ascontiguousarray(a if dtype is None else a.astype(dtype))
+    return np.array(a, dtype=dtype, order="C")  # a copy; a 0-d array stays a scalar (ascontiguousarray would not)
 
 
 class GraphBuilder:
@@ -94,7 +94,7 @@ class GraphBuilder:
         elif a.dtype.kind == "f":
             a = a.astype(self.dtype)
         name = self.fresh(f"{self.scope}/{hint}")
-        self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(a), name))
+        self.initializers.append(self.onnx.numpy_helper.from_array(a, name))
         return name
 
     def ints(self, values: Any, hint: str = "shape") -> str:

@@ -35,12 +35,8 @@ def _blocks(a: np.ndarray, order: list[int], units: int) -> np.ndarray:
     return np.concatenate([a[..., g * units:(g + 1) * units] for g in order], axis=-1)
 
 
-@converts(nn.SimpleRNN, nn.LSTM, nn.GRU)
-def _recurrent(b: GraphBuilder, layer: Any, x: Any, initial_state: Any = None) -> Any:
-    v = first(x, layer)
-    if initial_state is not None:
-        raise ExportError(f"ONNX export: layer '{layer.name}' is called with an initial_state; only the default "
-                          "zero state is exported")
+def _operator(b: GraphBuilder, layer: Any) -> tuple[str, dict[str, Any], np.ndarray, np.ndarray, np.ndarray]:
+    """The ONNX operator of ``layer``, its attributes and its W (1, k*u, F), R (1, k*u, u), B (1, 2*k*u)."""
     u = layer.units
     kernel, recurrent = host(layer.kernel, b.dtype), host(layer.recurrent_kernel, b.dtype)
     gates = layer.gates
@@ -65,6 +61,16 @@ def _recurrent(b: GraphBuilder, layer: Any, x: Any, initial_state: Any = None) -
         B = np.concatenate([_blocks(bias[0], order, u), _blocks(bias[1], order, u)])[None]
     else:
         B = np.concatenate([_blocks(bias, order, u), np.zeros(gates * u, b.dtype)])[None]
+    return op, attrs, W, R, B
+
+
+@converts(nn.SimpleRNN, nn.LSTM, nn.GRU)
+def _recurrent(b: GraphBuilder, layer: Any, x: Any, initial_state: Any = None) -> Any:
+    v = first(x, layer)
+    if initial_state is not None:
+        raise ExportError(f"ONNX export: layer '{layer.name}' is called with an initial_state; only the default "
+                          "zero state is exported")
+    op, attrs, W, R, B = _operator(b, layer)
     seq = b.nhwc(v)
     if layer.go_backwards:
         seq = b.node("Slice", [seq, b.ints([-1]), b.ints([_INT64_MIN]), b.ints([1]), b.ints([-1])])
@@ -92,11 +98,58 @@ def _reverse_time(b: GraphBuilder, name: str) -> str:
     return b.node("Slice", [name, b.ints([-1]), b.ints([_INT64_MIN]), b.ints([1]), b.ints([-1])])
 
 
+def _one_operator(layer: Any) -> bool:
+    """Can ``layer`` (Bidirectional) be ONNX's direction="bidirectional"? Its two halves must be one kind of
+    layer with one configuration, the forward one reading the steps in order and the backward one reversed."""
+    fwd, bwd = layer.forward_layer, layer.backward_layer
+    if type(fwd) is not type(bwd) or fwd.go_backwards or not bwd.go_backwards:
+        return False
+    keys = ("units", "activation", "recurrent_activation", "reset_after")
+    return all(getattr(fwd, k, None) == getattr(bwd, k, None) for k in keys)
+
+
 @converts(nn.Bidirectional)
 def _bidirectional(b: GraphBuilder, layer: Any, x: Any) -> Any:
+    """One recurrent operator with direction="bidirectional" when the two halves allow it (Y (T, 2, N, u):
+    ONNX puts the backward outputs in time order, as neurona does), else two operators (see below)."""
+    v = first(x, layer)
+    if not _one_operator(layer):
+        return _two_operators(b, layer, v)
+    fwd, bwd = layer.forward_layer, layer.backward_layer
+    op, attrs, *forward = _operator(b, fwd)
+    _, battrs, *backward = _operator(b, bwd)
+    attrs["activations"] = attrs["activations"] + battrs["activations"]
+    W, R, B = (np.concatenate([f, r]) for f, r in zip(forward, backward))
+    seq = b.node("Transpose", [b.nhwc(v)], perm=[1, 0, 2])  # (T, N, F)
+    outs = b.node(op, [seq, b.const(W, "W"), b.const(R, "R"), b.const(B, "B")], outputs=3 if op == "LSTM" else 2,
+                  direction="bidirectional", **attrs)
+    examples = run_example(layer, v)
+    u, mode = fwd.units, layer.merge_mode
+    # Y (T, 2, N, u) or Y_h (2, N, u); the axis of the two directions
+    y, axis, to_batch = (outs[0], 1, [1, 0, 2]) if fwd.return_sequences else (outs[1], 0, None)
+    if mode == "concat":  # directions next to the features, then merged with them: [forward | backward]
+        if fwd.return_sequences:
+            y = b.node("Reshape", [b.node("Transpose", [y], perm=[2, 0, 1, 3]), b.ints([0, 0, 2 * u])])
+        else:
+            y = b.node("Reshape", [b.node("Transpose", [y], perm=[1, 0, 2]), b.ints([0, 2 * u])])
+        return Value(y, examples)
+    halves = [b.node("Gather", [y, b.const(np.array(d, np.int64), "direction", np.int64)], axis=axis)
+              for d in (0, 1)]
+    if mode is None:
+        outs = [b.node("Transpose", [h], perm=to_batch) if to_batch else h for h in halves]
+        return [Value(o, e) for o, e in zip(outs, examples)]
+    if mode == "sum":
+        y = b.node("Add", halves)
+    elif mode == "mul":
+        y = b.node("Mul", halves)
+    else:  # "ave"
+        y = b.node("Mul", [b.node("Add", halves), b.const(np.array(0.5), "half")])
+    return Value(b.node("Transpose", [y], perm=to_batch) if to_batch else y, examples)
+
+
+def _two_operators(b: GraphBuilder, layer: Any, v: Value) -> Any:
     """The forward and backward layers as two recurrent operators (the backward one reads the reversed steps),
     the backward sequence put back in time order, then merged as neurona merges them."""
-    v = first(x, layer)
     forward = _recurrent(b, layer.forward_layer, v)
     backward = _recurrent(b, layer.backward_layer, v)
     examples = run_example(layer, v)

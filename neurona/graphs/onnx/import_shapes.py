@@ -39,6 +39,8 @@ def _reshape(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
     target = imp.values.get(node.input[1])
     dims = target.dims if isinstance(target, ShapeOf) else [int(d) for d in imp.const(node.input[1], node, "shape")]
     dims = [None if d is None else int(d) for d in dims]
+    if h.kind == "rnn_bidirectional":
+        return _join_directions(imp, node, h, dims)
     if len(dims) == 2 and dims[0] in (None, 0, -1) and (dims[1] == -1 or dims[1] == int(np.prod(h.shape[1:]))):
         return _flatten_to_rows(imp, node, h)
     if len(h.shape) == 2 and h.perm is None and h.features is None and len(dims) == 4 and dims[2:] == [1, 1] \
@@ -50,15 +52,33 @@ def _reshape(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
     return Held(call_layer(nn.Reshape(tuple(dims[1:]), name=imp.layer_name(node)), h))
 
 
+def _join_directions(imp: Importer, node: Any, h: Held, dims: list[Any]) -> Held:
+    """A bidirectional recurrence's (..., 2, H) outputs reshaped to (..., 2H): the Bidirectional layer's concatenation
+    [forward | backward], held transposed as the other axes are."""
+    rank = len(h.perm)
+    view = [None, *h.shape[1:-1], 2, h.shape[-1] // 2]  # the concatenation with its last axis split
+    onnx_shape = [view[p] for p in h.perm]
+    kept = all(d in (0, -1, None, size) for d, size in zip(dims[:-1], onnx_shape))
+    if h.perm[-2:] != (rank - 2, rank - 1) or len(dims) != rank - 1 or dims[-1] not in (-1, h.shape[-1]) or not kept:
+        raise imp.error(node, f"the outputs of a bidirectional recurrence are imported when their two directions are "
+                              f"joined next to the features, [forward | backward]. Received: shape {dims} of an ONNX "
+                              f"tensor {onnx_shape}")
+    perm = h.perm[:-2] + (rank - 2,)
+    return Held(h.sym, None if perm == tuple(range(rank - 1)) else perm)
+
+
 @op("Transpose")
 def _transpose(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
     h = imp.held(node.input[0], node)
-    rank = len(h.shape)
+    bidirectional = h.kind == "rnn_bidirectional"  # any order of (T, 2, N, H): the next Reshape checks it
+    rank = len(h.perm) if bidirectional else len(h.shape)
     perm = attrs.get("perm", list(range(rank))[::-1])
     old = h.perm or tuple(range(rank))
     new = tuple(old[p] for p in perm)
-    if h.features is not None or perm[0] != 0 and rank != 3:
+    if h.features is not None or perm[0] != 0 and rank != 3 and not bidirectional:
         raise imp.error(node, f"a transpose {perm} that moves the batch axis is not imported")
+    if bidirectional:
+        return Held(h.sym, new, None, h.kind)
     return Held(h.sym, None if new == tuple(range(rank)) else new, None, h.kind, h.reversed)
 
 
@@ -107,6 +127,13 @@ def _gather(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Any:
         idx = imp.const(node.input[1], node, "the index")
         picked = [data.dims[int(i)] for i in np.atleast_1d(idx)]
         return ShapeOf(picked, scalar=idx.ndim == 0)
+    if isinstance(data, Held) and data.kind == "rnn_directions":  # one direction of a bidirectional recurrence
+        idx = imp.const(node.input[1], node, "the index")
+        sequence = len(data.sym.shape) == 3  # Y (T, 2, N, H), else Y_h (2, N, H)
+        if idx.ndim == 0 and int(idx) in (-2, -1, 0, 1) and axis % (4 if sequence else 3) == int(sequence):
+            return Held(data.directions[int(idx) % 2], (1, 0, 2) if sequence else None)
+        raise imp.error(node, "only picking one direction (index 0 or 1 on the direction axis) of a bidirectional "
+                              f"recurrence's outputs is imported. Received: index {idx.tolist()} on axis {axis}")
     if isinstance(data, Held) and data.kind == "rnn_state" and axis == 0:  # h[-1] of a one-layer recurrence
         idx = imp.const(node.input[1], node, "the index")
         if idx.ndim == 0 and int(idx) in (0, -1):

@@ -25,8 +25,11 @@ class Held:
     ``perm``: ONNX tensor = neurona tensor transposed by perm (None: the same layout);
     ``features``: after a Flatten of a channels-first map, ONNX feature j is neurona feature features[j];
     ``kind``: "" for a plain tensor; "rnn_sequence" (T, 1, N, H) / "rnn_state" (1, N, H) for a recurrent
-    operator's outputs until their Squeeze; ``reversed``: the time axis was reversed (neurona's go_backwards);
-    ``nonnegative``: every value is >= 0.
+    operator's outputs until their Squeeze; "rnn_bidirectional" for a bidirectional operator's Y (T, 2, N, H) or
+    Y_h (2, N, H) held as the concatenation [forward | backward] (N, T, 2H) or (N, 2H): the ONNX tensor is that
+    concatenation with its last axis split into (2, H), transposed by ``perm``; "rnn_directions" for Y or Y_h
+    held as the two directions' own outputs, ``directions``, until a Gather picks one;
+    ``reversed``: the time axis was reversed (neurona's go_backwards); ``nonnegative``: every value is >= 0.
     """
 
     sym: Any
@@ -35,6 +38,7 @@ class Held:
     kind: str = ""
     reversed: bool = False
     nonnegative: bool = False  # known >= 0 (after a ReLU): zero padding then equals a max pool's -inf padding
+    directions: tuple[Any, Any] | None = None
 
     @property
     def shape(self) -> tuple[Any, ...]:

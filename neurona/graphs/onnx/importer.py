@@ -67,6 +67,29 @@ def _reaches_conv_first(imp: Importer, name: str) -> bool:
     return False
 
 
+# operators that understand a recurrent operator's raw outputs (Held.kind): the others need plain tensors
+_KIND_AWARE = {"Identity", "Dropout", "Transpose", "Reshape", "Squeeze", "Gather", "Slice", "Expand"}
+# operators that take a sequence reversed in time (Held.reversed): neurona's go_backwards, nothing else
+_REVERSED_AWARE = {"Identity", "Dropout", "Transpose", "Slice", "RNN", "LSTM", "GRU"}
+
+
+def _check_raw_outputs(imp: Importer, node: Any) -> None:
+    """A clear error for a node that uses a recurrent operator's outputs before their Squeeze/Reshape/Gather,
+    or a sequence reversed in time anywhere but into a recurrent operator."""
+    for name in node.input:
+        value = imp.values.get(name)
+        if isinstance(value, Held) and value.reversed and node.op_type not in _REVERSED_AWARE:
+            raise OnnxImportError(f"ONNX import: node '{node.name or node.op_type}' ({node.op_type}) uses '{name}', "
+                                  "a sequence reversed in time (a Slice with step -1); neurona stands for that only "
+                                  "when it goes straight into a recurrent operator (go_backwards)")
+        if node.op_type in _KIND_AWARE:
+            continue
+        if isinstance(value, Held) and value.kind and value.kind != "unsqueezed":
+            raise OnnxImportError(f"ONNX import: node '{node.name or node.op_type}' ({node.op_type}) uses '{name}', "
+                                  f"a recurrent operator's output in ONNX's layout ({value.kind}), before the "
+                                  "Squeeze, Transpose/Reshape or Gather that neurona recognises")
+
+
 def _input_layer(imp: Importer, value_info: Any) -> Held:
     onnx = imp.onnx
     t = value_info.type.tensor_type
@@ -122,6 +145,7 @@ def load_onnx(source: str | os.PathLike | Any) -> nn.Model:
             if convert is None:
                 raise OnnxImportError(f"ONNX import: node '{node.name or node.op_type}' uses operator {node.op_type}, "
                                    f"which has no neurona layer here. Operators imported: {', '.join(sorted(OPS))}")
+            _check_raw_outputs(imp, node)
             outs = convert(imp, node, attributes(onnx, node), k)
             outs = outs if isinstance(outs, list) else [outs]
             for name, value in zip(node.output, outs):

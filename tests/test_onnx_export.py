@@ -229,7 +229,8 @@ def test_older_and_newer_opsets(opset):
     rng = np.random.default_rng(7)
     model = nn.Sequential([nn.Conv2D(3, 3, padding="same"), nn.UpSampling2D(2, interpolation="bilinear"),
                            nn.BatchNorm(), nn.GlobalAvgPool2D(), nn.LayerNorm(), nn.Reshape((3, 1)),
-                           nn.LSTM(2, return_sequences=True), nn.GRU(2), nn.Dense(2)])
+                           nn.Bidirectional(nn.LSTM(2, return_sequences=True)), nn.TimeDistributed(nn.Dense(2)),
+                           nn.Bidirectional(nn.GRU(2), merge_mode="ave"), nn.Dense(2)])
     model.build((None, 4, 4, 2))
     liven(model, rng)
     proto = assert_same(model, rng.standard_normal((2, 4, 4, 2)).astype(np.float32), to_onnx(model, opset))

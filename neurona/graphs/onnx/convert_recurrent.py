@@ -136,8 +136,8 @@ def _bidirectional(b: GraphBuilder, layer: Any, x: Any) -> Any:
     halves = [b.node("Gather", [y, b.const(np.array(d, np.int64), "direction", np.int64)], axis=axis)
               for d in (0, 1)]
     if mode is None:
-        outs = [b.node("Transpose", [h], perm=to_batch) if to_batch else h for h in halves]
-        return [Value(o, e) for o, e in zip(outs, examples)]
+        apart = [b.node("Transpose", [h], perm=to_batch) if to_batch else h for h in halves]
+        return [Value(name, example) for name, example in zip(apart, examples)]
     if mode == "sum":
         y = b.node("Add", halves)
     elif mode == "mul":

@@ -225,7 +225,7 @@ class TorchBidirectional(torch.nn.Module):
 
 @pytest.mark.parametrize("cell", [torch.nn.LSTM, torch.nn.GRU, torch.nn.RNN], ids=["lstm", "gru", "rnn"])
 @pytest.mark.parametrize("per_step", [True, False], ids=["tagger", "classifier"])
-def test_pytorch_bidirectional_recurrences_import_as_bidirectional(cell, per_step):
+def test_pytorch_bidirectional_recurrences_import_as_bidirectional(cell, per_step, tmp_path):
     torch.manual_seed(5)
     net = TorchBidirectional(cell, per_step)
     model = nr.load_onnx(onnx.load_from_string(torch_to_onnx(net, torch.zeros(2, 6, dtype=torch.long))))
@@ -236,17 +236,25 @@ def test_pytorch_bidirectional_recurrences_import_as_bidirectional(cell, per_ste
         want = net.eval()(torch.from_numpy(ids)).numpy()
     assert np.ptp(want) > 1e-3
     np.testing.assert_allclose(model.predict(ids), want, rtol=1e-4, atol=1e-5)
+    model.save(str(tmp_path / "bidirectional.neurona"))  # an ordinary model: it saves and loads
+    np.testing.assert_array_equal(nr.load_model(str(tmp_path / "bidirectional.neurona")).predict(ids),
+                                  model.predict(ids))
+
+
+def gru_reset_before(units, **kwargs):
+    return nn.GRU(units, reset_after=False, activation="relu", **kwargs)  # ONNX's linear_before_reset=0
 
 
 BIDIRECTIONAL = [(nn.LSTM, True, "concat"), (nn.LSTM, False, "concat"), (nn.GRU, True, "concat"),
                  (nn.GRU, False, "concat"), (nn.SimpleRNN, True, "concat"), (nn.SimpleRNN, False, "concat"),
-                 (nn.LSTM, True, "sum"), (nn.GRU, False, "ave"), (nn.SimpleRNN, True, "mul"), (nn.LSTM, False, None)]
+                 (gru_reset_before, True, "concat"), (nn.LSTM, True, "sum"), (nn.GRU, False, "ave"),
+                 (nn.SimpleRNN, True, "mul"), (nn.LSTM, False, None)]
 
 
 @pytest.mark.parametrize("cell,sequences,mode", BIDIRECTIONAL,
                          ids=[f"{c.__name__}-{'seq' if s else 'last'}-{m}" for c, s, m in BIDIRECTIONAL])
 def test_bidirectional_layers_round_trip(cell, sequences, mode):
-    from test_onnx_export import liven
+    from test_onnx_export import assert_same, liven
 
     rng = np.random.default_rng(7)
     x = nn.Input((5, 4))
@@ -257,9 +265,10 @@ def test_bidirectional_layers_round_trip(cell, sequences, mode):
     ops = [n for n in proto.graph.node if n.op_type in ("RNN", "LSTM", "GRU")]
     directions = [onnx.helper.get_attribute_value(a) for n in ops for a in n.attribute if a.name == "direction"]
     assert directions == [b"bidirectional"]  # one operator for both halves
+    xs = rng.standard_normal((3, 5, 4)).astype(np.float32)
+    assert_same(model, xs, proto)  # onnxruntime agrees with neurona
     back = nr.load_onnx(proto)
     assert sum(isinstance(m, nn.Bidirectional) for m in back.layers) == 1
-    xs = rng.standard_normal((3, 5, 4)).astype(np.float32)
     want = model.predict(xs)
     assert np.ptp(want) > 1e-3
     np.testing.assert_allclose(back.predict(xs), want, rtol=1e-5, atol=1e-5)

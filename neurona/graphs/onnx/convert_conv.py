@@ -20,12 +20,13 @@ from .convert_core import activation
 from .registry import convert, converts, first, run_example
 
 
-def _onnx_pads(p: tuple[int, int, int, int]) -> list[int]:
+def onnx_pads(p: tuple[int, int, int, int]) -> list[int]:
     """neurona's (top, bottom, left, right) as ONNX's [top, left, bottom, right]."""
     return [p[0], p[2], p[1], p[3]]
 
 
-def _padding(padding: Any) -> Any:
+def padding_value(padding: Any) -> Any:
+    """A layer's padding as ``conv_pads`` takes it (a saved [ph, pw] list becomes a pair)."""
     return tuple(padding) if isinstance(padding, list) else padding
 
 
@@ -35,11 +36,11 @@ def _conv2d(b: GraphBuilder, layer: Any, x: Any) -> Value:
     kh, kw = layer.kernel_size
     (dh, dw), stride = layer.dilation_rate, tuple(layer.strides)
     k = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-    pads = conv_pads(_padding(layer.padding), v.shape[1:3], k, stride, f"Conv2D '{layer.name}'")
+    pads = conv_pads(padding_value(layer.padding), v.shape[1:3], k, stride, f"Conv2D '{layer.name}'")
     inputs = [b.nchw(v), b.const(host(layer.kernel).transpose(3, 2, 0, 1), "kernel")]
     if layer.bias is not None:
         inputs.append(b.const(layer.bias, "bias"))
-    y = b.node("Conv", inputs, kernel_shape=[kh, kw], strides=list(stride), pads=_onnx_pads(pads),
+    y = b.node("Conv", inputs, kernel_shape=[kh, kw], strides=list(stride), pads=onnx_pads(pads),
                dilations=[dh, dw])
     return activation(b, layer.activation, Value(y, run_example(layer, v), "nchw"))
 
@@ -49,7 +50,7 @@ def _conv2d_transpose(b: GraphBuilder, layer: Any, x: Any) -> Value:
     """ONNX's ConvTranspose makes (H - 1) * stride + k pixels; neurona crops ``top`` at the start and keeps
     Ho: the rest is cropped at the end (pads) or, when neurona's output is longer, added (output_padding)."""
     v = first(x, layer)
-    padding = _padding(layer.padding)
+    padding = padding_value(layer.padding)
     pads_neurona = padding if isinstance(padding, (tuple, str)) else (padding, padding)
     if isinstance(pads_neurona, str):
         pads_neurona = (pads_neurona, pads_neurona)
@@ -80,7 +81,7 @@ def _pool(b: GraphBuilder, layer: Any, x: Any) -> Value:
     pads = (0, 0, 0, 0)
     if layer.padding == "same":
         pads = same_pads(v.shape[1], pool[0], stride[0]) + same_pads(v.shape[2], pool[1], stride[1])
-    attrs: dict[str, Any] = {"kernel_shape": list(pool), "strides": list(stride), "pads": _onnx_pads(pads)}
+    attrs: dict[str, Any] = {"kernel_shape": list(pool), "strides": list(stride), "pads": onnx_pads(pads)}
     if isinstance(layer, nn.AvgPool2D):  # "same" averages only the real pixels
         op, attrs["count_include_pad"] = "AveragePool", 0
     else:

@@ -16,7 +16,7 @@ import numpy as np
 from ... import nn
 from ...functional.conv import conv_pads
 from .builder import GraphBuilder, Value, host
-from .convert_conv import _onnx_pads, _padding
+from .convert_conv import onnx_pads, padding_value
 from .convert_core import activation
 from .registry import converts, first, run_example
 
@@ -33,11 +33,11 @@ def _depthwise(b: GraphBuilder, layer: Any, v: Value, bias: Any) -> str:
     kh, kw = layer.kernel_size
     (dh, dw), stride = layer.dilation_rate, tuple(layer.strides)
     k = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-    pads = conv_pads(_padding(layer.padding), v.shape[1:3], k, stride, f"{type(layer).__name__} '{layer.name}'")
+    pads = conv_pads(padding_value(layer.padding), v.shape[1:3], k, stride, f"{type(layer).__name__} '{layer.name}'")
     inputs = [b.nchw(v), b.const(depthwise_weights(layer.depthwise_kernel), "depthwise_kernel")]
     if bias is not None:
         inputs.append(b.const(bias, "bias"))
-    return b.node("Conv", inputs, kernel_shape=[kh, kw], strides=list(stride), pads=_onnx_pads(pads),
+    return b.node("Conv", inputs, kernel_shape=[kh, kw], strides=list(stride), pads=onnx_pads(pads),
                   dilations=[dh, dw], group=v.shape[-1])
 
 

@@ -292,3 +292,58 @@ def test_bidirectional_patterns_without_a_neurona_layer_are_named():
     model = liven(nn.Model(x, nn.Dense(2)(y)), np.random.default_rng(9))
     with pytest.raises(OnnxImportError, match=r"\(Concat\) uses '.*Slice.*', a sequence reversed in time"):
         nr.load_onnx(to_onnx(model))
+
+
+class TorchPerStep(torch.nn.Module):
+    """Two linear layers applied to every step by folding the steps into the batch, as TimeDistributed does."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = torch.nn.Linear(4, 5), torch.nn.Linear(5, 2)
+
+    def forward(self, x):
+        n, t, f = x.shape
+        return self.fc2(torch.relu(self.fc1(x.reshape(-1, f)))).reshape(n, t, 2)
+
+
+def test_a_pytorch_per_step_model_imports_as_time_distributed():
+    """PyTorch's x.reshape(-1, F) ... .reshape(N, T, out) (shapes computed in the graph) is a TimeDistributed too."""
+    torch.manual_seed(11)
+    net = TorchPerStep()
+    model = nr.load_onnx(onnx.load_from_string(torch_to_onnx(net, torch.zeros(2, 3, 4))))
+    assert [type(m).__name__ for m in model.layers] == ["Input", "TimeDistributed"]
+    x = np.random.default_rng(12).standard_normal((5, 3, 4)).astype(np.float32)
+    with torch.no_grad():
+        want = net.eval()(torch.from_numpy(x)).numpy()
+    assert np.ptp(want) > 1e-3
+    np.testing.assert_allclose(model.predict(x), want, rtol=1e-4, atol=1e-5)
+
+
+def test_time_distributed_round_trips_as_time_distributed_models():
+    """The Reshapes that fold the steps into the batch and back become nn.TimeDistributed around the layers between."""
+    from test_onnx_export import liven
+
+    rng = np.random.default_rng(10)
+    per_frame = nn.Sequential([nn.Conv2D(3, 3, padding="same"), nn.BatchNorm(), nn.Activation("relu")])
+    model = nn.Sequential([nn.TimeDistributed(per_frame), nn.TimeDistributed(nn.MaxPool2D(2)),
+                           nn.TimeDistributed(nn.SeparableConv2D(4, 2, activation="tanh")),
+                           nn.TimeDistributed(nn.Flatten()), nn.TimeDistributed(nn.Dense(5, activation="relu")),
+                           nn.LSTM(3, return_sequences=True), nn.TimeDistributed(nn.Dense(2))])
+    model.build((None, 4, 6, 6, 2))
+    liven(model, rng)
+    back = nr.load_onnx(to_onnx(model))
+    assert sum(isinstance(m, nn.TimeDistributed) for m in back.layers) == 6
+    x = rng.standard_normal((3, 4, 6, 6, 2)).astype(np.float32)
+    want = model.predict(x)
+    assert np.ptp(want) > 1e-3
+    np.testing.assert_allclose(back.predict(x), want, rtol=1e-5, atol=1e-5)
+    assert back.count_params() == model.count_params()
+
+    seq = onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", 3, 4])
+    rows = onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [None, 4])
+    fold = onnx.helper.make_node("Reshape", ["x", "shape"], ["y"], name="fold")
+    shape = onnx.numpy_helper.from_array(np.array([-1, 4], np.int64), "shape")
+    graph = onnx.helper.make_graph([fold], "g", [seq], [rows], [shape])
+    with pytest.raises(OnnxImportError, match=r"node 'fold' \(Reshape\) folds the steps of a sequence into the "
+                                              r"batch, and no Reshape unfolds them"):
+        nr.load_onnx(onnx.helper.make_model(graph))

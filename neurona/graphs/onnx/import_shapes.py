@@ -9,7 +9,7 @@ import numpy as np
 
 from ... import nn
 from .import_ops import call_layer, op
-from .import_values import NCHW_VIEW, Held, Importer, ShapeOf, Zeros, set_weights
+from .import_values import NCHW_VIEW, Fold, Held, Importer, ShapeOf, Zeros, set_weights
 
 
 @op("Flatten")
@@ -41,6 +41,12 @@ def _reshape(imp: Importer, node: Any, attrs: dict[str, Any], k: int) -> Held:
     dims = [None if d is None else int(d) for d in dims]
     if h.kind == "rnn_bidirectional":
         return _join_directions(imp, node, h, dims)
+    plain = h.perm is None and h.features is None and not h.kind
+    rank = len(h.shape)
+    if plain and rank >= 3 and h.shape[1] > 1 and dims == [-1, *h.shape[2:]]:  # (one step: a plain Reshape)
+        return _fold_steps(imp, node, h)
+    if plain and imp.folds and dims[0] in (-1, None) and dims[1:] == [imp.folds[-1].steps, *h.shape[1:]]:
+        return _unfold_steps(imp, node, h)
     if len(dims) == 2 and dims[0] in (None, 0, -1) and (dims[1] == -1 or dims[1] == int(np.prod(h.shape[1:]))):
         return _flatten_to_rows(imp, node, h)
     if len(h.shape) == 2 and h.perm is None and h.features is None and len(dims) == 4 and dims[2:] == [1, 1] \
@@ -65,6 +71,26 @@ def _join_directions(imp: Importer, node: Any, h: Held, dims: list[Any]) -> Held
                               f"tensor {onnx_shape}")
     perm = h.perm[:-2] + (rank - 2,)
     return Held(h.sym, None if perm == tuple(range(rank - 1)) else perm)
+
+
+def _fold_steps(imp: Importer, node: Any, h: Held) -> Held:
+    """(N, T, *rest) -> (N * T, *rest): the start of a TimeDistributed layer. Its layers are built on a fresh
+    input of shape rest, until ``_unfold_steps`` wraps them (as a functional model) in nn.TimeDistributed."""
+    name = imp.layer_name(node)
+    sample = nn.Input(tuple(h.shape[2:]), dtype=h.sym.dtype, name=f"{name}_step")
+    imp.folds.append(Fold(h, h.shape[1], sample.symbolic_output, node, name))
+    return Held(sample.symbolic_output, nonnegative=h.nonnegative)
+
+
+def _unfold_steps(imp: Importer, node: Any, h: Held) -> Held:
+    """(N * T, *out) -> (N, T, *out): the layers since the matching fold, as nn.TimeDistributed(nn.Model(...))."""
+    fold = imp.folds.pop()
+    try:
+        per_step = nn.Model(fold.input, h.sym, name=f"{fold.name}_step_model")
+    except ValueError as exc:
+        raise imp.error(node, f"the nodes between '{fold.node.name}' (which folds the steps into the batch) and "
+                              f"this one (which unfolds them) must depend on the folded steps alone: {exc}") from None
+    return Held(call_layer(nn.TimeDistributed(per_step, name=fold.name), fold.outer))
 
 
 @op("Transpose")

@@ -61,6 +61,18 @@ class Zeros:
 
 
 @dataclass
+class Fold:
+    """An open TimeDistributed: ``outer`` (N, T, *rest) was reshaped to (N * T, *rest) by ``node``; the
+    nodes that follow run on ``input`` (a fresh nn.Input of shape rest) until a Reshape unfolds the steps."""
+
+    outer: Held
+    steps: int
+    input: Any
+    node: Any
+    name: str  # the TimeDistributed layer's
+
+
+@dataclass
 class Importer:
     onnx: Any
     graph: Any
@@ -68,6 +80,7 @@ class Importer:
     consumers: dict[str, list[Any]] = field(default_factory=dict)
     names: set[str] = field(default_factory=set)
     skip: set[int] = field(default_factory=set)
+    folds: list[Fold] = field(default_factory=list)
 
     # ---------------------------------------------------------------- helpers for the op converters
     def layer_name(self, node: Any) -> str:

@@ -151,6 +151,10 @@ def load_onnx(source: str | os.PathLike | Any) -> nn.Model:
             for name, value in zip(node.output, outs):
                 if name:
                     imp.values[name] = value
+        if imp.folds:
+            fold = imp.folds[-1].node
+            raise OnnxImportError(f"ONNX import: node '{fold.name or fold.op_type}' (Reshape) folds the steps of a "
+                                  "sequence into the batch, and no Reshape unfolds them again (TimeDistributed)")
         outputs = []
         for vi in graph.output:
             h = imp.values.get(vi.name)

@@ -1,6 +1,6 @@
-"""Training steps (or inference) of the zoo's CNNs, neurona against PyTorch, side by side in one process.
+"""Training steps (or inference) of the zoo's CNNs and the LSTM row, neurona against PyTorch, side by side.
 
-    .venv/bin/python benchmarks/model_speed.py [--models cnn,lenet5,resnet20,cnn_infer] [--rounds 5]
+    .venv/bin/python benchmarks/model_speed.py [--models cnn,lenet5,resnet20,lstm,cnn_infer] [--rounds 5]
                                                [--threads 1] [--cpu-time]
 
 The same networks as the harness's rows (``python -m benchmarks.run``: the zoo's models and
@@ -25,8 +25,8 @@ import torch
 # isort: on
 from neurona import functional as F
 from neurona import optim
-from neurona.models import zoo
 
+from .neurona_models import neurona_model
 from .torch_models import torch_model
 
 
@@ -37,7 +37,7 @@ def steps(name: str, batch: int, infer: bool):
     t = rng.integers(0, 10, batch)
     nr.manual_seed(0)
     torch.manual_seed(0)
-    model, tmodel = zoo.get(name, (28, 28, 1), 10), torch_model(name)
+    model, tmodel = neurona_model(name), torch_model(name)  # the harness's models, the zoo's or its own (lstm)
     xt, tt = torch.from_numpy(x.transpose(0, 3, 1, 2)), torch.from_numpy(t)
     if infer:
         model.eval()

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..autograd import Function, Tensor, apply
 from ..backend import get_array_module
+from ..kernels.recurrent import lstm_cell_backward, lstm_cell_forward, lstm_kernels
 
 
 # Activations the fused cells support: (in-place forward on a view, derivative from the output y).
@@ -60,77 +61,87 @@ def cell_activation(name: Any, what: str = "activation") -> str:
 
 
 class _Recurrence(Function):
-    """Shared parts: the input projection for all steps and its backward, in the feature-major layout.
+    """Shared parts: the input projection for all steps and its backward, in the op's layout.
 
-    Inside the op, states are kept feature-major, h as (units, N), and pre-activations as
-    Z (T, k*units, N): each gate is then a contiguous block of rows, and the elementwise
-    work of a step runs about three times faster than on column slices of (N, k*units).
+    Inside the op, arrays are feature-major and time-second: the pre-activations Z (k*units, T, N),
+    the states (units, T, N). Step t is the view [:, t], (rows, N), in which each gate is a block
+    of rows of N contiguous values (the elementwise work of a step runs about three times faster
+    than on column slices of (N, k*units)); and a quantity over all steps is one (rows, T*N)
+    matrix, so the weight gradients are single matrix products on views, with no transposing copy.
     """
 
     def __init__(self, activation: str, recurrent_activation: str, go_backwards: bool, recurrent_mask: Any = None):
-        self.act, self.act_d = CELL_ACTIVATIONS[activation]
-        self.ract, self.ract_d = CELL_ACTIVATIONS[recurrent_activation]
+        self.names = (activation, recurrent_activation)
+        self.cell, self.rcell = CELL_ACTIVATIONS[activation], CELL_ACTIVATIONS[recurrent_activation]
+        self.act, self.act_d = self.cell
+        self.ract, self.ract_d = self.rcell
         self.go_backwards = go_backwards
         # recurrent dropout: m (u, N), already scaled by 1/(1 - rate); the recurrent products read h_{t-1} * m
         self.m = None if recurrent_mask is None else recurrent_mask.T
 
     def _masked(self, h):
-        """h_{t-1} as the recurrent product sees it: h * m with recurrent dropout (None stays None)."""
-        return h if (h is None or self.m is None) else h * self.m
+        """h_{t-1} (u, N), or all steps' (u, T, N), as the recurrent product sees it: h * m with
+        recurrent dropout (None stays None)."""
+        if h is None or self.m is None:
+            return h
+        return h * (self.m if h.ndim == 2 else self.m[:, None])
 
     def _masked_grad(self, g):
         """The gradient reaching h_{t-1} through a recurrent product, times the mask's derivative m."""
         return g if self.m is None else g * self.m
 
     def _project(self, x, W, b):
-        """Z (T, k*units, N) = W^T x_t + b for every step t, in one batched product."""
+        """Z (k*units, T, N) = W^T x_t + b for every step t, in one matrix product."""
         xp = get_array_module(x)
-        xT = x.transpose(1, 2, 0)  # (T, F, N)
+        xF = x.transpose(2, 1, 0)  # (F, T, N)
         if self.go_backwards:
-            xT = xT[::-1]
-        self.xT, self.W = xp.ascontiguousarray(xT), W
-        Z = W.T @ self.xT
+            xF = xF[:, ::-1]
+        self.xF, self.W = xp.ascontiguousarray(xF), W
+        F, T, N = self.xF.shape
+        Z = (W.T @ self.xF.reshape(F, T * N)).reshape(-1, T, N)
         if b is not None:
-            Z += b[:, None]
+            Z += b[:, None, None]
         return Z
 
     def _project_backward(self, gZ):
-        """(gx, gW, gb) from dL/dZ given as rows (T*N, k*units)."""
+        """(gx, gW, gb) from dL/dZ (k*units, T, N)."""
         xp = get_array_module(gZ)
-        need_x, need_W = self.needs_input_grad[0], self.needs_input_grad[1]
-        gW = _rows(self.xT).T @ gZ if need_W else None
-        gb = xp.ones(gZ.shape[0], dtype=gZ.dtype) @ gZ
+        F, T, N = self.xF.shape
+        g = _steps(gZ)
+        gW = _steps(self.xF) @ g.T if self.needs_input_grad[1] else None
+        gb = g @ xp.ones(T * N, dtype=g.dtype)
         gx = None
-        if need_x:
-            T, F, N = self.xT.shape
-            gx = (gZ @ self.W.T).reshape(T, N, F)
+        if self.needs_input_grad[0]:
+            gx = (self.W @ g).reshape(F, T, N)
             if self.go_backwards:
-                gx = gx[::-1]
-            gx = gx.transpose(1, 0, 2)
+                gx = gx[:, ::-1]
+            gx = gx.transpose(2, 1, 0)
         return gx, gW, gb
 
     @staticmethod
     def _grad_U(h0T, hs, gZ):
-        """sum_t h_{t-1} dZ_t^T, dZ as rows (T*N, k*units): one product over steps 1..T-1, plus step 0
-        when h0 is not zero."""
-        N = hs.shape[2]
-        gU = _rows(hs[:-1]).T @ gZ[N:]
+        """sum_t h_{t-1} dZ_t^T: one product over steps 1..T-1, plus step 0 when h0 is not zero."""
+        gU = _steps(hs[:, :-1]) @ _steps(gZ[:, 1:]).T
         if h0T is not None:
-            gU += h0T @ gZ[:N]
+            gU += h0T @ gZ[:, 0].T
         return gU
 
     @staticmethod
     def _upstream(xp, g_seq, g_last):
-        """Output gradients in the op's layout: the sequence's (T, u, N) (or None), the last state's (u, N)."""
-        g_seq = None if g_seq is None else xp.ascontiguousarray(g_seq.transpose(1, 2, 0))
+        """Output gradients in the op's layout: the sequence's (u, T, N) (or None), the last state's (u, N)."""
+        g_seq = None if g_seq is None else xp.ascontiguousarray(g_seq.transpose(2, 1, 0))
         return g_seq, (None if g_last is None else xp.ascontiguousarray(g_last.T))
 
+    @staticmethod
+    def _outputs(hs):
+        """The states (u, T, N) as the op returns them: all steps (N, T, u) and the last (N, u) (views)."""
+        return hs.transpose(2, 1, 0), hs[:, -1].T
 
-def _rows(A):
-    """(T, K, N) feature-major steps -> (T*N, K) rows, the layout of one big matrix product over all steps.
-    One transposing copy, cheaper than reducing over the strided axes (T, N) directly."""
-    T, K, N = A.shape
-    return get_array_module(A).ascontiguousarray(A.transpose(0, 2, 1)).reshape(T * N, K)
+
+def _steps(A):
+    """(K, T, N) -> (K, T*N): all steps side by side, the operand of one matrix product over steps.
+    A view for the op's arrays and for their slices over time (rows stay N-contiguous)."""
+    return A.reshape(A.shape[0], A.shape[1] * A.shape[2])
 
 
 def _T(a):
@@ -147,27 +158,26 @@ class SimpleRNN(_Recurrence):
         hs = self._project(x, W, b)  # overwritten step by step with the hidden states
         UT = xp.ascontiguousarray(U.T)
         h = _T(h0)
-        for t in range(hs.shape[0]):
-            z = hs[t]
+        for t in range(hs.shape[1]):
+            z = hs[:, t]
             if h is not None:
                 z += UT @ self._masked(h)
             self.act(xp, z)
             h = z
         self.hs, self.U, self.h0T = hs, U, _T(h0)
-        return hs.transpose(2, 0, 1), hs[-1].T
+        return self._outputs(hs)
 
     def backward(self, g_seq, g_last):
         hs, U = self.hs, self.U
         xp = get_array_module(hs)
         g_seq, gh = self._upstream(xp, g_seq, g_last)
         gZ = xp.empty_like(hs)
-        for t in range(hs.shape[0] - 1, -1, -1):
+        for t in range(hs.shape[1] - 1, -1, -1):
             if g_seq is not None:
-                gh = g_seq[t] if gh is None else gh + g_seq[t]
-            gz = gZ[t]
-            xp.multiply(gh, self.act_d(hs[t]), out=gz)
+                gh = g_seq[:, t] if gh is None else gh + g_seq[:, t]
+            gz = gZ[:, t]
+            xp.multiply(gh, self.act_d(hs[:, t]), out=gz)
             gh = self._masked_grad(U @ gz)
-        gZ = _rows(gZ)
         gx, gW, gb = self._project_backward(gZ)
         return gx, gW, self._grad_U(self._masked(self.h0T), self._masked(hs), gZ), gb, gh.T
 
@@ -181,7 +191,8 @@ class LSTM(_Recurrence):
     Backward per step, with dh and dc the gradients reaching h_t and c_t:
       dc += dh o act'(c_t);  dz_o = dh act(c_t) sigma';  dz_i = dc g sigma';  dz_f = dc c_{t-1} sigma';
       dz_c = dc i act';  dL/dc_{t-1} = dc f;  dL/dh_{t-1} = dz U^T.
-    The plain twin, one step of autograd at a time: ``neurona.functional.reference.lstm``.
+    A step's elementwise part, forward and backward, is ``kernels.recurrent``'s (compiled for long
+    float32 sequences). The plain twin, one step of autograd at a time: ``neurona.functional.reference.lstm``.
     """
 
     def forward(self, x, W, U, b=None, h0=None, c0=None):
@@ -189,61 +200,33 @@ class LSTM(_Recurrence):
         N, T, _ = x.shape
         u = U.shape[0]
         Z = self._project(x, W, b)  # becomes the gate values in place
+        self.kernels = lstm_kernels(Z, *self.names)
         UT = xp.ascontiguousarray(U.T)
-        hs = xp.empty((T, u, N), dtype=Z.dtype)
-        cs = xp.empty((T + 1, u, N), dtype=Z.dtype)
-        tcs = xp.empty((T, u, N), dtype=Z.dtype)
-        cs[0] = 0 if c0 is None else c0.T
+        hs = xp.empty((u, T, N), dtype=Z.dtype)
+        cs = xp.empty((u, T + 1, N), dtype=Z.dtype)
+        tcs = xp.empty((u, T, N), dtype=Z.dtype)  # act(c_t)
+        cs[:, 0] = 0 if c0 is None else c0.T
         h = _T(h0)
         for t in range(T):
-            z = Z[t]
-            if h is not None:
-                z += UT @ self._masked(h)
-            self.ract(xp, z[:2 * u])
-            self.act(xp, z[2 * u:3 * u])
-            self.ract(xp, z[3 * u:])
-            i, f, g, o = z[:u], z[u:2 * u], z[2 * u:3 * u], z[3 * u:]
-            c = cs[t + 1]
-            xp.multiply(f, cs[t], out=c)
-            c += i * g
-            tc = tcs[t]
-            tc[...] = c
-            self.act(xp, tc)
-            h = hs[t]
-            xp.multiply(o, tc, out=h)
+            r = None if h is None else UT @ self._masked(h)  # h_{t-1} U, transposed
+            lstm_cell_forward(self.kernels, Z, t, r, cs, tcs, hs, self.cell, self.rcell)
+            h = hs[:, t]
         self.Z, self.hs, self.cs, self.tcs, self.U, self.h0T = Z, hs, cs, tcs, U, _T(h0)
-        return hs.transpose(2, 0, 1), hs[-1].T, cs[-1].T
+        return (*self._outputs(hs), cs[:, -1].T)
 
     def backward(self, g_seq, g_last, gc_last):
         Z, hs, cs, tcs, U = self.Z, self.hs, self.cs, self.tcs, self.U
         xp = get_array_module(Z)
-        u = U.shape[0]
+        u, T, N = hs.shape
         g_seq, gh = self._upstream(xp, g_seq, g_last)
-        gc = None if gc_last is None else gc_last.T
-        # Every activation's derivative, for all steps at once: fewer, larger array operations than per step.
-        D = self.ract_d(Z)
-        D[:, 2 * u:3 * u] = self.act_d(Z[:, 2 * u:3 * u])
-        D_tc = self.act_d(tcs)
+        gh = xp.zeros((u, N), dtype=Z.dtype) if gh is None else gh
+        gc = xp.zeros((u, N), dtype=Z.dtype) if gc_last is None else xp.array(gc_last.T, order="C")  # in place
         gZ = xp.empty_like(Z)
-        for t in range(Z.shape[0] - 1, -1, -1):
+        for t in range(T - 1, -1, -1):
             if g_seq is not None:
-                gh = g_seq[t] if gh is None else gh + g_seq[t]
-            z, gz = Z[t], gZ[t]
-            i, f, g, o = z[:u], z[u:2 * u], z[2 * u:3 * u], z[3 * u:]
-            if gh is None:  # no gradient reached h_T: only c_T's
-                gz[3 * u:] = 0
-            else:
-                gc_h = gh * o
-                gc_h *= D_tc[t]
-                gc = gc_h if gc is None else gc + gc_h
-                xp.multiply(gh, tcs[t], out=gz[3 * u:])
-            xp.multiply(gc, g, out=gz[:u])
-            xp.multiply(gc, cs[t], out=gz[u:2 * u])
-            xp.multiply(gc, i, out=gz[2 * u:3 * u])
-            gz *= D[t]
-            gc = gc * f
-            gh = self._masked_grad(U @ gz)
-        gZ = _rows(gZ)
+                gh = gh + g_seq[:, t]
+            lstm_cell_backward(self.kernels, gh, gc, Z, t, cs, tcs, gZ, self.cell, self.rcell)
+            gh = self._masked_grad(U @ gZ[:, t])
         gx, gW, gb = self._project_backward(gZ)
         return gx, gW, self._grad_U(self._masked(self.h0T), self._masked(hs), gZ), gb, gh.T, gc.T
 
@@ -273,13 +256,13 @@ class GRU(_Recurrence):
         u = U.shape[0]
         b_x, b_h = (b[0], b[1]) if (b is not None and self.reset_after) else (b, None)
         Z = self._project(x, W, b_x)  # becomes [z, r, h~] in place
-        hs = xp.empty((T, u, N), dtype=Z.dtype)
-        A = xp.empty((T, u, N), dtype=Z.dtype)  # a_h (reset after) or r h_{t-1} (reset before), for backward
+        hs = xp.empty((u, T, N), dtype=Z.dtype)
+        A = xp.empty((u, T, N), dtype=Z.dtype)  # a_h (reset after) or r h_{t-1} (reset before), for backward
         UT = xp.ascontiguousarray(U.T)
         h = xp.zeros((u, N), dtype=Z.dtype) if h0 is None else h0.T
         for t in range(T):
-            z = Z[t]
-            zr, cand = z[:2 * u], z[2 * u:]
+            z = Z[:, t]
+            zr, cand, a_t = z[:2 * u], z[2 * u:], A[:, t]
             hm = self._masked(h)
             if self.reset_after:
                 a = UT @ hm
@@ -287,26 +270,26 @@ class GRU(_Recurrence):
                     a += b_h[:, None]
                 zr += a[:2 * u]
                 self.ract(xp, zr)
-                A[t] = a[2 * u:]
-                cand += z[u:2 * u] * A[t]
+                a_t[...] = a[2 * u:]
+                cand += z[u:2 * u] * a_t
             else:
                 zr += UT[:2 * u] @ hm
                 self.ract(xp, zr)
-                xp.multiply(z[u:2 * u], hm, out=A[t])
-                cand += UT[2 * u:] @ A[t]
+                xp.multiply(z[u:2 * u], hm, out=a_t)
+                cand += UT[2 * u:] @ a_t
             self.act(xp, cand)
-            h_new = hs[t]
+            h_new = hs[:, t]
             xp.subtract(h, cand, out=h_new)  # h_t = h~ + z (h_{t-1} - h~)
             h_new *= z[:u]
             h_new += cand
             h = h_new
         self.Z, self.hs, self.A, self.U, self.h0T = Z, hs, A, U, _T(h0)
-        return hs.transpose(2, 0, 1), hs[-1].T
+        return self._outputs(hs)
 
     def backward(self, g_seq, g_last):
         Z, hs, A, U = self.Z, self.hs, self.A, self.U
         xp = get_array_module(Z)
-        T, _, N = Z.shape
+        _, T, N = Z.shape
         u = U.shape[0]
         g_seq, gh = self._upstream(xp, g_seq, g_last)
         gZ = xp.empty_like(Z)  # dL/d(pre-activations), input side
@@ -315,18 +298,18 @@ class GRU(_Recurrence):
         U_zr, U_h = xp.ascontiguousarray(U[:, :2 * u]), xp.ascontiguousarray(U[:, 2 * u:])
         for t in range(T - 1, -1, -1):
             if g_seq is not None:
-                gh = g_seq[t] if gh is None else gh + g_seq[t]
+                gh = g_seq[:, t] if gh is None else gh + g_seq[:, t]
             if gh is None:
                 gh = zeros
-            h_prev = hs[t - 1] if t > 0 else (zeros if self.h0T is None else self.h0T)
-            z, r, cand = Z[t, :u], Z[t, u:2 * u], Z[t, 2 * u:]
-            gz = gZ[t]
+            h_prev = hs[:, t - 1] if t > 0 else (zeros if self.h0T is None else self.h0T)
+            z, r, cand = Z[:u, t], Z[u:2 * u, t], Z[2 * u:, t]
+            gz = gZ[:, t]
             g_cand = gz[2 * u:]
             xp.multiply(gh * (1 - z), self.act_d(cand), out=g_cand)
             xp.multiply(gh * (h_prev - cand), self.ract_d(z), out=gz[:u])
             if self.reset_after:
-                xp.multiply(g_cand * A[t], self.ract_d(r), out=gz[u:2 * u])
-                ga = gA[t]
+                xp.multiply(g_cand * A[:, t], self.ract_d(r), out=gz[u:2 * u])
+                ga = gA[:, t]
                 ga[:2 * u] = gz[:2 * u]
                 xp.multiply(g_cand, r, out=ga[2 * u:])
                 gh = gh * z + self._masked_grad(U @ ga)
@@ -334,16 +317,14 @@ class GRU(_Recurrence):
                 g_rh = U_h @ g_cand
                 xp.multiply(g_rh * self._masked(h_prev), self.ract_d(r), out=gz[u:2 * u])
                 gh = gh * z + self._masked_grad(g_rh * r + U_zr @ gz[:2 * u])
-        gZ = _rows(gZ)
         gx, gW, gb = self._project_backward(gZ)
         if self.reset_after:
-            gA = _rows(gA)
             gU = self._grad_U(self._masked(self.h0T), self._masked(hs), gA)
-            gb = xp.stack([gb, xp.ones(gA.shape[0], dtype=gA.dtype) @ gA])
+            gb = xp.stack([gb, _steps(gA) @ xp.ones(T * N, dtype=gA.dtype)])
         else:
             gU = xp.empty_like(U)
-            gU[:, :2 * u] = self._grad_U(self._masked(self.h0T), self._masked(hs), gZ[:, :2 * u])
-            gU[:, 2 * u:] = _rows(A).T @ gZ[:, 2 * u:]
+            gU[:, :2 * u] = self._grad_U(self._masked(self.h0T), self._masked(hs), gZ[:2 * u])
+            gU[:, 2 * u:] = _steps(A) @ _steps(gZ[2 * u:]).T
         return gx, gW, gU, gb, gh.T
 
 

@@ -286,6 +286,18 @@ def test_bidirectional_patterns_without_a_neurona_layer_are_named():
     with pytest.raises(OnnxImportError, match=rf"node '{gru.name}' \(GRU\): neurona's Bidirectional gives the "
                                               r"sequence Y or the last hidden states Y_h, not both"):
         nr.load_onnx(proto)
+    # a recurrent operator's output used in ONNX's layout (T, 1, N, H), without the Squeeze that makes it (N, T, H)
+    helper = onnx.helper
+    weights = [onnx.numpy_helper.from_array(np.ones(shape, np.float32), name)
+               for name, shape in (("W", (1, 3, 4)), ("R", (1, 3, 3)))]
+    nodes = [helper.make_node("Transpose", ["x"], ["xt"], perm=[1, 0, 2]),
+             helper.make_node("RNN", ["xt", "W", "R"], ["Y"], hidden_size=3, name="rnn"),
+             helper.make_node("Relu", ["Y"], ["y"], name="act")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", 5, 4])],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)], weights)
+    with pytest.raises(OnnxImportError, match=r"node 'act' \(Relu\) uses 'Y', a recurrent operator's Y "
+                                              r"\(T, 1, N, H\), which is imported only through the Squeeze"):
+        nr.load_onnx(helper.make_model(graph))
     # a forward half that reads the steps backwards is exported as two operators and a Slice reversing a sequence
     x = nn.Input((5, 4))
     y = nn.Bidirectional(nn.GRU(3, go_backwards=True, return_sequences=True))(x)

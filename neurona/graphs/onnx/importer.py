@@ -67,27 +67,42 @@ def _reaches_conv_first(imp: Importer, name: str) -> bool:
     return False
 
 
-# operators that understand a recurrent operator's raw outputs (Held.kind): the others need plain tensors
-_KIND_AWARE = {"Identity", "Dropout", "Transpose", "Reshape", "Squeeze", "Gather", "Slice", "Expand"}
+# raw outputs (Held.kind): a recurrent operator's Y / Y_h in ONNX's layout until the Squeeze, Transpose + Reshape
+# or Gather that gives a neurona tensor, an Unsqueeze waiting for its Expand; what each is, what takes it
+_RAW = {
+    "rnn_sequence": "a recurrent operator's Y (T, 1, N, H)",
+    "rnn_state": "a recurrent operator's Y_h or Y_c (1, N, H)",
+    "rnn_bidirectional": "a bidirectional operator's Y or Y_h (the directions on an axis of their own)",
+    "rnn_directions": "a bidirectional operator's Y or Y_h (the directions on an axis of their own)",
+    "unsqueezed": "an (N, 1, F) Unsqueeze (imported only before an Expand)",
+}
+_TAKES_RAW = {
+    "Identity": set(_RAW),
+    "Dropout": set(_RAW),
+    "Transpose": {"rnn_sequence", "rnn_state", "rnn_bidirectional"},
+    "Reshape": {"rnn_bidirectional"},
+    "Squeeze": {"rnn_sequence", "rnn_state"},
+    "Gather": {"rnn_state", "rnn_directions"},
+    "Expand": {"unsqueezed"},
+}
 # operators that take a sequence reversed in time (Held.reversed): neurona's go_backwards, nothing else
-_REVERSED_AWARE = {"Identity", "Dropout", "Transpose", "Slice", "RNN", "LSTM", "GRU"}
+_TAKES_REVERSED = {"Identity", "Dropout", "Transpose", "Slice", "RNN", "LSTM", "GRU"}
 
 
 def _check_raw_outputs(imp: Importer, node: Any) -> None:
-    """A clear error for a node that uses a recurrent operator's outputs before their Squeeze/Reshape/Gather,
-    or a sequence reversed in time anywhere but into a recurrent operator."""
+    """A clear error for a node that uses a raw output (see ``_RAW``) other than as the operators that make it
+    a plain tensor, or a sequence reversed in time anywhere but into a recurrent operator."""
     for name in node.input:
         value = imp.values.get(name)
-        if isinstance(value, Held) and value.reversed and node.op_type not in _REVERSED_AWARE:
-            raise OnnxImportError(f"ONNX import: node '{node.name or node.op_type}' ({node.op_type}) uses '{name}', "
-                                  "a sequence reversed in time (a Slice with step -1); neurona stands for that only "
-                                  "when it goes straight into a recurrent operator (go_backwards)")
-        if node.op_type in _KIND_AWARE:
+        if not isinstance(value, Held):
             continue
-        if isinstance(value, Held) and value.kind and value.kind != "unsqueezed":
-            raise OnnxImportError(f"ONNX import: node '{node.name or node.op_type}' ({node.op_type}) uses '{name}', "
-                                  f"a recurrent operator's output in ONNX's layout ({value.kind}), before the "
-                                  "Squeeze, Transpose/Reshape or Gather that neurona recognises")
+        where = f"ONNX import: node '{node.name or node.op_type}' ({node.op_type}) uses '{name}'"
+        if value.reversed and node.op_type not in _TAKES_REVERSED:
+            raise OnnxImportError(f"{where}, a sequence reversed in time (a Slice with step -1); neurona stands for "
+                                  "that only when it goes straight into a recurrent operator (go_backwards)")
+        if value.kind and value.kind not in _TAKES_RAW.get(node.op_type, ()):
+            raise OnnxImportError(f"{where}, {_RAW[value.kind]}, which is imported only through the Squeeze, "
+                                  "Transpose + Reshape or Gather that make it a plain tensor")
 
 
 def _input_layer(imp: Importer, value_info: Any) -> Held:

@@ -12,6 +12,8 @@ from .activations import get_activation
 # Sigmoid is left out on purpose: applied as its own op, it stays visible to binary cross-entropy,
 # which then uses the stable logits form (see functional/losses.py).
 FUSED_ACTIVATIONS = (None, "linear", "relu", "tanh")
+# the size (multiply-adds) from which kernels.parallel_matmul splits a product over threads (its min_work)
+THREADED_PRODUCT = 1 << 24
 
 
 def activation_grad(act: str | None, y: Any, gy: Any) -> Any:
@@ -67,9 +69,30 @@ class Linear(Function):
         else:
             x2, g2 = x, g
         gx = (parallel_matmul(g, W.T) if g.ndim == 2 else g @ W.T) if need_x else None
-        gW = parallel_matmul(x2.T, g2) if need_W else None
-        gb = g2.sum(axis=0) if need_b else None
+        # the engine's inputs (the parameters' Tensors); none when a traced graph replays this backward
+        inputs = getattr(self, "inputs", None) or (None, None, None)
+        gW = gb = None
+        if need_W:
+            slot = _grad_slot(inputs[1], W.shape, g2.dtype)
+            if slot is not None and x2.shape[0] * W.size < THREADED_PRODUCT:
+                gW = get_array_module(g).matmul(x2.T, g2, out=slot)  # parallel_matmul's one BLAS call
+            else:
+                gW = parallel_matmul(x2.T, g2)
+        if need_b:
+            gb = g2.sum(axis=0, out=_grad_slot(inputs[2], (g2.shape[1],), g2.dtype))
         return gx, gW, gb
+
+
+def _grad_slot(t: Any, shape: tuple[int, ...], dtype: Any) -> Any:
+    """Where backward may write the gradient of parameter ``t`` directly: its slot in the optimizer's
+    flat gradient buffer, when ``t`` is a leaf with no gradient yet (the engine would copy the new
+    one into that slot; written there, the copy is skipped). Else None (a new array)."""
+    if not isinstance(t, Tensor) or t.creator is not None or t.grad is not None:
+        return None
+    view = t._grad_view
+    if view is None or view.shape != shape or view.dtype != dtype:
+        return None
+    return view
 
 
 def linear(x: Any, W: Any, b: Any = None, activation: str | None = None) -> Tensor:

@@ -28,6 +28,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Tensor, no_grad
 from ..kernels import flush_denormals, parallel_for
+from ..kernels.platform import flushes_denormals
 from .schedules import LearningRateSchedule
 
 
@@ -100,6 +101,9 @@ class Optimizer:
     """
 
     state_names: tuple[str, ...] = ()
+    # Elementwise passes over the parameters one update makes (Adam's is 12): an update is split over
+    # neurona's threads from about 2^18 value visits per thread, as ``kernels.over_batch`` splits a pass.
+    passes: int = 8
 
     def __init__(self, params: Any, defaults: dict[str, Any], options: dict[str, Any] | None = None) -> None:
         options = dict(options or {})
@@ -174,6 +178,8 @@ class Optimizer:
         """The flat buffers of group k, (re)built when parameters were replaced or moved."""
         flat = self._flat[k]
         params = self.param_groups[k]["params"]
+        if flat is not None and flat.params is params and all(p.data is v for p, v in zip(params, flat.data_views)):
+            return flat  # the usual case: every parameter still lives in its view of the buffer
         if flat is None or flat.params is not params or not flat.fits():
             old = flat
             flat = _FlatGroup(params, self.group_state_names(self.param_groups[k]))
@@ -209,8 +215,11 @@ class Optimizer:
                 raise RuntimeError(f"{type(self).__name__}.step(): the model has no parameters yet; run a batch "
                                    "through it (or model.build(input_shape)) before the first step")
             return loss
-        with flush_denormals():
+        if flushes_denormals():  # already on (inside nr.performance(), as fit runs): one check, not a switch
             self._step_groups()
+        else:
+            with flush_denormals():
+                self._step_groups()
         self.iterations += 1  # after the update: the first step uses a schedule's lr(0)
         return loss
 
@@ -227,10 +236,10 @@ class Optimizer:
             have = [p.grad is not None for p in params]
             if not any(have):
                 continue
-            for i, p in enumerate(params):  # gradients set outside backward: copy them into the buffer
-                if have[i] and p.grad is not grads[i]:
-                    grads[i][...] = p.grad
-                    p.grad = grads[i]
+            for p, g, has in zip(params, grads, have):  # gradients set outside backward: copy them into the buffer
+                if has and p.grad is not g:
+                    g[...] = p.grad
+                    p.grad = g
             self._clip(group, flat, have)
             lr = self.current_lr(group)
             if all(have) and (flat.steps == flat.steps[0]).all():
@@ -252,7 +261,7 @@ class Optimizer:
             # subnormals are flushed here too: step() sets it for this thread, workers always have it
             self.update(flat.data[s], flat.grad[s], {name: buf[s] for name, buf in state.items()}, step, group)
 
-        parallel_for(update_slice, flat.data.size, min_chunk=1 << 17,
+        parallel_for(update_slice, flat.data.size, min_chunk=max(1, (1 << 18) // self.passes),
                      xp=backend.get_array_module(flat.data))
 
     def group_state_names(self, group: dict[str, Any]) -> tuple[str, ...]:

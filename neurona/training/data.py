@@ -10,6 +10,7 @@ the model's float dtype when it is taken.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor, no_grad
+from ..kernels import parallel_for
 
 # What the targets mean for the loss: class labels, binary targets, or values.
 MULTICLASS, BINARY, REGRESSION = "multiclass", "binary", "regression"
@@ -39,18 +41,56 @@ def as_array(a: Any, what: str) -> np.ndarray:
     return a
 
 
+def _limit(a: np.ndarray, dtype: Any) -> float | None:
+    """The largest magnitude ``dtype`` holds when it is narrower than ``a``'s dtype, else None."""
+    if dtype is not None and np.dtype(dtype).kind == "f" and np.finfo(dtype).max < np.finfo(a.dtype).max:
+        return float(np.finfo(dtype).max)
+    return None
+
+
+def _sums_of_squares_within(a: np.ndarray, limit: float | None) -> bool:
+    """True when the sums of the squares of ``a``'s values (one per slice, a BLAS dot product
+    each, the slices split over neurona's threads) are finite (and at most limit^2): then every
+    value is finite (and within +-limit). One pass over the data instead of min and max's two.
+    False also when a sum overflows with finite values, so False means "look closer", never
+    "bad". Only for contiguous float32/float64 arrays, and with a limit only for float64 (where
+    squaring and summing cannot hide a value above it)."""
+    if a.dtype not in (np.float32, np.float64) or not a.flags.c_contiguous:
+        return False
+    if limit is not None and a.dtype != np.float64:
+        return False
+    flat = a.reshape(-1)
+    bound = math.inf if limit is None else limit * limit
+    ok: list[bool] = []
+
+    def check(s: slice) -> None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            ss = float(np.dot(flat[s], flat[s]))
+        ok.append(math.isfinite(ss) and ss <= bound)
+
+    parallel_for(check, flat.size, min_chunk=1 << 18)
+    return all(ok)
+
+
+def is_finite(a: np.ndarray, dtype: Any = None) -> bool:
+    """Whether ``check_finite(a, ..., dtype)`` passes: no NaN or Inf and, with ``dtype``, no value
+    beyond what it holds. Cheap on a batch that is about to be used (it is in cache after)."""
+    if a.dtype.kind != "f" or a.size == 0:
+        return True
+    limit = _limit(a, dtype)
+    if _sums_of_squares_within(a, limit):
+        return True
+    lo, hi = a.min(), a.max()  # NaN and Inf show in min/max: no temporary array
+    return bool(np.isfinite(lo) and np.isfinite(hi) and (limit is None or (-limit <= lo and hi <= limit)))
+
+
 def check_finite(a: np.ndarray, what: str, dtype: Any = None) -> None:
     """ValueError naming the first sample with NaN or Inf, or, when ``dtype`` is given, the first
     sample with a finite value too large for it (float64 data above float32's 3.4e38 would
     become Inf once cast for a float32 model)."""
-    if a.dtype.kind != "f" or a.size == 0:
+    if is_finite(a, dtype):
         return
-    limit = None
-    if dtype is not None and np.dtype(dtype).kind == "f" and np.finfo(dtype).max < np.finfo(a.dtype).max:
-        limit = float(np.finfo(dtype).max)
-    lo, hi = a.min(), a.max()  # NaN and Inf show in min/max: no temporary array
-    if np.isfinite(lo) and np.isfinite(hi) and (limit is None or (-limit <= lo and hi <= limit)):
-        return
+    limit = _limit(a, dtype)
     rows = a.reshape(len(a), -1)
     bad = ~np.isfinite(rows).all(axis=1)
     if bad.any():

@@ -326,16 +326,16 @@ class Trainer:
         from .progress import format_logs, resolve_verbose
 
         batch_size = D.check_batch_size(batch_size)
-        x, y = D.checked_pair(x, y, dtype=self._dtype())
-        if len(x) == 0:
-            raise ValueError("evaluate: x has no samples (a loss or accuracy over zero samples means nothing)")
-        D.check_batch_axis(self.model, x)
-        self.setup(x[:2])
-        check_weights_finite(self.model, "evaluate")
-        y = self.targets(y)
-        w = D.prepare_weights(sample_weight, len(x), self.dtype)
-        cbs = None if not callbacks else CallbackList(list(callbacks), model=self.model)
-        with performance():
+        with performance():  # the checks too: the finiteness pass runs on neurona's threads, BLAS on one
+            x, y = D.checked_pair(x, y, dtype=self._dtype())
+            if len(x) == 0:
+                raise ValueError("evaluate: x has no samples (a loss or accuracy over zero samples means nothing)")
+            D.check_batch_axis(self.model, x)
+            self.setup(x[:2])
+            check_weights_finite(self.model, "evaluate")
+            y = self.targets(y)
+            w = D.prepare_weights(sample_weight, len(x), self.dtype)
+            cbs = None if not callbacks else CallbackList(list(callbacks), model=self.model)
             logs = self.evaluate_arrays(x, y, w, batch_size, self.val_metrics, cbs)
         if resolve_verbose(verbose):
             print(format_logs(logs), flush=True)
@@ -414,7 +414,6 @@ def predict(model: Any, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.nd
     ps = model.parameters()
     dtype = ps[0].dtype if ps else backend.get_default_dtype()
     device = ps[0].device if ps else backend.get_device()
-    D.check_finite(x, "x", dtype)
     D.check_batch_axis(model, x)
     was = model.training
     model.eval()
@@ -422,7 +421,10 @@ def predict(model: Any, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.nd
     try:
         with no_grad(), performance():
             for idx in D.batch_indices(len(x), batch_size, None):
-                out = model(D.batch_tensor(x, idx, dtype, device))
+                rows = x[idx]
+                if not D.is_finite(rows, dtype):  # each batch checked as it is taken (then in cache for the model)
+                    D.check_finite(x, "x", dtype)  # names the first bad sample of x
+                out = model(D.batch_tensor(rows, slice(None), dtype, device))
                 if tuple(out.shape[:1]) != (idx.stop - idx.start,):
                     raise ValueError(f"predict: the model's output for a batch of {idx.stop - idx.start} rows has "
                                      f"shape {tuple(out.shape)}, without that batch axis first. Received: "

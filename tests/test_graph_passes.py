@@ -184,7 +184,7 @@ def test_each_pass_alone_keeps_training_equal_to_eager(names):
 
 def test_specialized_dense_kernels_give_eager_bits():
     """Inference kernels chosen by shape, gradients written into the optimizer's flat buffer: same bits."""
-    from neurona.graphs.passes.specialize import DenseBackwardIntoBuffers
+    from neurona.graphs.passes.specialize import DenseBackward
 
     x = np.random.default_rng(0).standard_normal((6, 5)).astype(np.float32)
     y = np.array([0, 1, 2, 0, 1, 2])
@@ -206,7 +206,7 @@ def test_specialized_dense_kernels_give_eager_bits():
         fast = nr.jit(model)
         fast(nr.tensor(x))
         runs.append(([p.numpy() for p in model.parameters()], fast(nr.tensor(x)).numpy()))
-    assert sum(isinstance(n.run, DenseBackwardIntoBuffers) for n in step.graph.nodes) == 2
+    assert sum(isinstance(n.run, DenseBackward) for n in step.graph.nodes) == 2
     for a, b in zip(runs[0][0], runs[1][0]):
         np.testing.assert_array_equal(b, a)
     np.testing.assert_array_equal(runs[1][1], runs[0][1])

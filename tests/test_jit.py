@@ -186,3 +186,23 @@ def test_traced_outputs_stay_on_the_model_device():
     fast(x)
     out = fast(x)
     assert out.device == model.parameters()[0].device
+
+
+def test_predict_of_a_jit_compiled_model_replays_its_graph():
+    """predict() of a model compiled with jit=True runs the traced model in eval mode: eager's outputs
+    (within rounding), the last smaller batch traced once more, the training mode given back."""
+    x, _ = _data(45)
+    outs = []
+    for jit in (False, True):
+        model = _mlp(dropout=0.3, batch_norm=True)
+        model.compile("sgd", "cross_entropy", jit=jit)
+        model.train()
+        outs.append(model.predict(x, batch_size=16))
+        assert model.training
+        if jit:
+            fast = model._trainer.jit_model
+            assert fast.traces == 2  # batches of 16, then the last 13
+            again = model.predict(x, batch_size=16)
+            assert fast.traces == 2
+            np.testing.assert_array_equal(again, outs[1])
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-6, atol=1e-6)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .. import backend
 from ..autograd.engine import sum_to
 from ..kernels import flush_denormals
-from ..kernels.platform import flushes_denormals
 from ..optim.optimizer import CLIP_OPTIONS
 from .ir import Graph, Node
 
@@ -83,34 +84,52 @@ class OptimizerUpdate:
         if len(opt.param_groups) != 1 or opt._pending_owner is not None:
             return False
         group = opt.param_groups[0]
-        params = group["params"]
         flat = opt._flat[0]
-        if flat is None or flat.params is not params or len(params) != len(self.params):
+        if flat is None or flat.params is not group["params"] or len(flat.params) != len(self.params):
             return False
         for k in CLIP_OPTIONS:
             if group.get(k) is not None:
                 return False
-        for p, q, v in zip(params, self.params, flat.data_views):
-            if p is not q or p.data is not v:
-                return False
         steps = flat.steps
         if len(set(steps.tolist())) != 1:
             return False
-        for p, g, view in zip(params, grads, flat.grad_views):
-            if g is not view:
-                if g.shape != view.shape:
-                    return False
+        for p, q, v, g, view in zip(flat.params, self.params, flat.data_views, grads, flat.grad_views):
+            if p is not q or p.data is not v or g.shape != view.shape:
+                return False  # (the general path sets every .grad again)
+            if g is not view:  # not written into the buffer by backward: copied there
                 view[...] = g
             p.grad = view
-        lr = opt.current_lr(group)
+        group = {**group, "lr": opt.current_lr(group)}
         steps += 1
-        if flushes_denormals():  # already (inside nr.performance(), as fit runs)
-            opt._update_flat(flat, int(steps[0]), {**group, "lr": lr})
+        step = int(steps[0])
+        if _flushing():  # already (inside nr.performance(), as fit runs)
+            self._apply(flat, step, group)
         else:
             with flush_denormals():
-                opt._update_flat(flat, int(steps[0]), {**group, "lr": lr})
+                self._apply(flat, step, group)
         opt.iterations += 1
         return True
+
+    def _apply(self, flat: Any, step: int, group: dict[str, Any]) -> None:
+        """The rule over the flat buffers. On one thread ``Optimizer._update_flat`` calls ``update``
+        once on the whole buffers: so does this, without the slicing around it. ``passes.specialize``
+        gives some rules a shorter form."""
+        if backend.get_num_threads() > 1:
+            self.optimizer._update_flat(flat, step, group)
+        else:
+            self.optimizer.update(flat.data, flat.grad, dict(flat.state, scratch=flat.scratch), step, group)
+
+
+_SUBNORMAL = np.float32(1e-40)
+_ZERO = np.float32(0.0)
+
+
+def _flushing() -> bool:
+    """Does this thread treat subnormal floats as zero (``kernels.flush_denormals``)? Asked of the
+    hardware with one comparison, which raises no floating-point flag: a subnormal compares equal
+    to zero exactly when denormals-are-zero is on. ``kernels.platform.flushes_denormals`` reads
+    the floating-point environment through ctypes, which costs more than a small step's update."""
+    return not bool(_SUBNORMAL > _ZERO)
 
 
 class AssignGrad:

@@ -142,22 +142,30 @@ class Traced:
         optimize(Graph(), self.passes)  # checks the pass names now
 
     def _key(self, arrays: Sequence[Any]) -> tuple:
-        key = _signature(arrays)
+        """The cache key: the inputs' shapes, dtypes and array types (flat for one input, the common
+        case: cheaper to build and compare), then a model's mode and the structure version."""
+        if len(arrays) == 1:
+            a = arrays[0]
+            key = (a.shape, a.dtype, type(a))
+        else:
+            key = _signature(arrays)
         if self.module:
             key += (self.fn.training, structure_version())
         return key
 
     def __call__(self, *args: Any) -> Any:
-        arrays = [a.data if type(a) is Tensor else _as_tensor(a).data for a in args]
-        if self.module:
-            key = (*[(a.shape, a.dtype, type(a)) for a in arrays], self.fn.training, structure_version())
+        if len(args) == 1:  # the common case; a call's few microseconds matter at batch 1
+            x = args[0]
+            arrays = [x.data if type(x) is Tensor else _as_tensor(x).data]
         else:
-            key = _signature(arrays)
-        entry = self.cache.get(key)
+            arrays = [a.data if type(a) is Tensor else _as_tensor(a).data for a in args]
+        key = self._key(arrays)
+        cache = self.cache
+        entry = cache.last if key == cache.last_key else cache.get(key)
         if entry is None or (entry.buffers and entry.stale()):
             tensors = [_as_tensor(a) for a in args]
             if tensors:
-                _build(self.fn, tensors[0])
+                _build(self.fn, tensors[0])  # may create parameters: a new structure version
             return self._trace(self._key(arrays), tensors)
         outs = entry.program.forward(*arrays)
         if entry.single:
@@ -233,7 +241,7 @@ class TrainStep:
             self._pending = ("eager", loss)
             return loss.data, out
         program = entry.program
-        loss, out = program.run([x.data, y], stop=program.split)
+        loss, out = program.forward(a, y)  # the forward part; update() runs the rest
         self._pending = ("replay", program)
         return loss, _new(out, False, None, 0)
 
@@ -248,7 +256,7 @@ class TrainStep:
             what.backward()
             self.optimizer.step()
         else:
-            what.run([], start=what.split)
+            what.rest()
 
     def __call__(self, x: Any, y: Any) -> Tensor:
         loss, _ = self.forward(x, y)

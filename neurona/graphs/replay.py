@@ -20,12 +20,44 @@ from .ir import Graph
 SPLIT_KINDS = ("backward", "grad_add", "update")
 
 
+class Inline:
+    """A node's kernel given as Python statements, which ``Program`` writes into its function in
+    place of a call (no call, no argument handling: at small sizes, the calls are the cost).
+
+    ``lines(outs, ins, tag)``: the statements that compute the output variables ``outs`` from the
+    input variables ``ins`` (temporaries and names are prefixed with ``tag``, unique per node);
+    ``names(tag)``: the objects those statements refer to. Calling the kernel runs the same
+    statements, compiled once into a small function of their own."""
+
+    n_outputs = 1
+
+    def lines(self, outs: list[str], ins: list[str], tag: str) -> list[str]:
+        raise NotImplementedError
+
+    def names(self, tag: str) -> dict[str, Any]:
+        return {}
+
+    def __call__(self, *arrays: Any) -> Any:
+        fn = self.__dict__.get("_compiled")
+        if fn is None:
+            ins = [f"a{i}" for i in range(len(arrays))]
+            outs = [f"r{i}" for i in range(self.n_outputs)]
+            body = "\n".join(f"    {line}" for line in self.lines(outs, ins, "k"))
+            ret = outs[0] if self.n_outputs == 1 else f"({', '.join(outs)},)"
+            source = f"def kernel({', '.join(ins)}):\n{body}\n    return {ret}\n"
+            namespace = dict(self.names("k"))
+            exec(compile(source, f"<{type(self).__name__} kernel>", "exec"), namespace)
+            fn = self.__dict__["_compiled"] = namespace["kernel"]
+        return fn(*arrays)
+
+
 class Program:
     """A graph ready to run: ``run(arrays)`` gives the output arrays.
 
-    The graph becomes the source of one Python function, one line per node, every value
-    a local variable (``source`` shows it): what a graph compiler emits, in the language
-    at hand. Parameters are read from their Tensors at the start of each run.
+    The graph becomes the source of one Python function, one line per node (or, for an
+    ``Inline`` kernel, its few NumPy statements), every value a local variable (``source``
+    shows it): what a graph compiler emits, in the language at hand. Parameters are read
+    from their Tensors at the start of each run.
     ``split``: the index of the first backward/update node, so a training step can run its
     forward (to look at the loss) and then, only if the loss is finite, the rest."""
 
@@ -60,7 +92,12 @@ class Program:
             self.namespace[f"run{i}"] = node.run
             call = f"run{i}({', '.join(f'v{v}' for v in node.inputs)})"
             outs = node.outputs
-            if not outs:
+            if isinstance(node.run, Inline):  # written into the program as its NumPy statements
+                tag = f"n{i}"
+                self.namespace.update(node.run.names(tag))
+                code = node.run.lines([f"v{v}" for v in outs], [f"v{v}" for v in node.inputs], tag)
+                lines += [f"    {code[0]}  # {node.label}"] + [f"    {line}" for line in code[1:]]
+            elif not outs:
                 lines.append(f"    {call}  # {node.label}")
             elif len(outs) == 1:
                 lines.append(f"    v{outs[0]} = {call}  # {node.label}")

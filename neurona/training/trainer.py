@@ -415,6 +415,8 @@ def predict(model: Any, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.nd
     dtype = ps[0].dtype if ps else backend.get_default_dtype()
     device = ps[0].device if ps else backend.get_device()
     D.check_batch_axis(model, x)
+    trainer = model.__dict__.get("_trainer")
+    run = model if trainer is None or trainer.jit_model is None else trainer.jit_model  # compile(jit=True)
     was = model.training
     model.eval()
     outs = []
@@ -424,7 +426,7 @@ def predict(model: Any, x: Any, batch_size: int = 32, verbose: Any = 0) -> np.nd
                 rows = x[idx]
                 if not D.is_finite(rows, dtype):  # each batch checked as it is taken (then in cache for the model)
                     D.check_finite(x, "x", dtype)  # names the first bad sample of x
-                out = model(D.batch_tensor(rows, slice(None), dtype, device))
+                out = run(D.batch_tensor(rows, slice(None), dtype, device))
                 if tuple(out.shape[:1]) != (idx.stop - idx.start,):
                     raise ValueError(f"predict: the model's output for a batch of {idx.stop - idx.start} rows has "
                                      f"shape {tuple(out.shape)}, without that batch axis first. Received: "

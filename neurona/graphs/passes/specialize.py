@@ -1,17 +1,23 @@
 """Specialisation: with every shape fixed, make once the choices an op makes at every call.
 
-The dense op (``functional.linear.Linear``) is the node this pays for most in small
-networks, where a step is a handful of small products and the Python around them:
+Small networks spend a step in a handful of small products and the Python around them
+(argument checks, branches on settings, arrays saved on the op and released again). This
+pass swaps the nodes that matter most for kernels decided now:
 
-* inference (no backward node): a kernel that computes act(x @ W + b) as ``Linear.forward``
-  does, with the product's kind (one BLAS call, or split over threads when large) chosen
-  from the shapes now, and without saving arrays for a backward that never comes;
-* training: the backward writes the weight's and the bias's gradients straight into the
-  optimizer's flat gradient buffer (``param._grad_view``), so the update finds them there
-  and copies nothing. Only for a parameter used by this op alone (a shared weight sums
-  gradients from several ops) and for products below the threading threshold.
+* dense (``functional.linear.Linear``, 2-D input, below the threading threshold): the forward
+  becomes three lines of the generated program, ``y = x @ W``, ``y += b`` and the activation
+  in place, the same operations ``Linear.forward`` runs. Its backward reads x, W and y as
+  values of the graph (inputs of the backward node) instead of arrays saved on the op, and
+  writes the weight's and bias's gradients straight into the optimizer's flat gradient
+  buffer (``param._grad_view``) when the parameter is used by this op alone (a shared
+  weight sums gradients from several ops), so the update finds them there;
+* softmax cross-entropy on integer labels (no class weights, no smoothing, mean): the forward
+  also gives the probabilities as a value, and the backward turns them into the gradient in
+  place, p - onehot over the batch size, with the row indices made once;
+* the fused optimizer update of plain SGD (no momentum, no weight decay): p -= lr * g as two
+  passes over the flat buffers instead of three.
 
-Same operations in the same order as the op's own methods: same bits.
+Same operations in the same order as the ops' own methods: same bits.
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ from typing import Any
 
 from ... import backend
 from ...functional.linear import Linear, activation_grad
-from ...kernels.threads import parallel_matmul
-from ..autodiff import release
+from ...functional.losses import CrossEntropy
+from ...kernels.threads import parallel_for, parallel_matmul
+from ...optim import SGD
+from ..autodiff import OptimizerUpdate
 from ..ir import Graph, Node
+from ..replay import Inline
 
 # the size from which kernels.parallel_matmul splits a product over threads (its min_work)
 THREADED_PRODUCT = 1 << 24
@@ -38,7 +47,7 @@ def _activation(xp: Any, act: str | None) -> Any:
 
 
 def dense_inference(xp: Any, activation: str | None, threaded: bool) -> Any:
-    """act(x @ W + b) for 2-D x, as ``Linear.forward`` computes it (relu/tanh in place)."""
+    """act(x @ W + b) for 2-D x, as ``Linear.forward`` computes it (relu/tanh in place), as a function."""
     product = parallel_matmul if threaded else xp.matmul
     act = _activation(xp, activation)
 
@@ -53,69 +62,186 @@ def dense_inference(xp: Any, activation: str | None, threaded: bool) -> Any:
     return run
 
 
-class DenseBackwardIntoBuffers:
-    """``Linear.backward`` for 2-D x, with gW and gb written into the parameters' flat gradient views."""
+class DenseForward(Inline):
+    """act(x @ W + b) for 2-D x below the threading threshold: ``y = x @ W``, ``y += b`` and the
+    activation in place, the statements ``Linear.forward`` runs (ReLU as the maximum with a zero
+    of y's dtype made once: the same numbers as with the literal 0, without converting it per call)."""
 
-    def __init__(self, op: Linear, keep: list[int], W: Any, b: Any, settings: dict[str, Any]) -> None:
-        self.op, self.keep, self.W, self.b, self.settings = op, keep, W, b, settings
+    def __init__(self, xp: Any, activation: str | None, dtype: Any) -> None:
+        self.xp, self.activation, self.dtype = xp, activation, dtype
 
-    def __call__(self, gy: Any) -> Any:
-        op = self.op
-        g = activation_grad(op.activation, op.y, gy)
-        x, W = op.x, op.W
-        xp = backend.get_array_module(g)
-        out = []
-        for i in self.keep:
+    def lines(self, outs: list[str], ins: list[str], tag: str) -> list[str]:
+        (y,), (x, W, *b) = outs, ins
+        out = [f"{y} = {x} @ {W}"] + [f"{y} += {bias}" for bias in b[:1]]
+        if self.activation == "relu":
+            out.append(f"{tag}_maximum({y}, {tag}_zero, out={y})")
+        elif self.activation == "tanh":
+            out.append(f"{tag}_tanh({y}, out={y})")
+        return out
+
+    def names(self, tag: str) -> dict[str, Any]:
+        return {f"{tag}_maximum": self.xp.maximum, f"{tag}_tanh": self.xp.tanh,
+                f"{tag}_zero": self.xp.zeros((), self.dtype)}
+
+
+class DenseBackward(Inline):
+    """``Linear.backward`` for 2-D x: (gy, x, W, y) in, the kept gradients out: g = gy through the
+    activation (``activation_grad``), gx = g W^T, gW = x^T g, gb = the sum of g over the batch.
+    ``params``: the weight's and bias's Tensors, whose gradients go into their slots of the
+    optimizer's flat buffer (``param._grad_view``), or None (a new array: a parameter other ops
+    read too, whose gradient sums several parts). ``shapes``/``dtype``: the gradients' ones."""
+
+    def __init__(self, xp: Any, activation: str | None, keep: list[int], params: list[Any],
+                 shapes: list[tuple[int, ...]], dtype: Any) -> None:
+        self.xp, self.activation, self.keep, self.params = xp, activation, keep, params
+        self.shapes, self.dtype = shapes, dtype
+        self.n_outputs = len(keep)
+
+    def lines(self, outs: list[str], ins: list[str], tag: str) -> list[str]:
+        gy, x, W, y = ins
+        g = f"{tag}_g"
+        if self.activation is None:
+            out = [f"{g} = {gy}"]
+        else:
+            out = [f"{g} = {tag}_activation_grad({self.activation!r}, {y}, {gy})"]
+        for i, name in zip(self.keep, outs):
             if i == 0:
-                out.append(parallel_matmul(g, W.T))
+                out.append(f"{name} = {g} @ {W}.T")
             elif i == 1:
-                out.append(xp.matmul(x.T, g, out=_view(self.W, (x.shape[1], g.shape[1]), g.dtype)))
+                out.append(f"{name} = {tag}_matmul({x}.T, {g}, out={tag}_slot({tag}_W, {self.shapes[0]}, {tag}_dtype))")
             else:
-                out.append(g.sum(axis=0, out=_view(self.b, (g.shape[1],), g.dtype)))
-        release(op, self.settings)
-        return out[0] if len(out) == 1 else tuple(out)
+                out.append(f"{name} = {g}.sum(axis=0, out={tag}_slot({tag}_b, {self.shapes[1]}, {tag}_dtype))")
+        return out + [f"del {g}"]
+
+    def names(self, tag: str) -> dict[str, Any]:
+        return {f"{tag}_activation_grad": activation_grad, f"{tag}_matmul": self.xp.matmul, f"{tag}_slot": _view,
+                f"{tag}_W": self.params[0], f"{tag}_b": self.params[1], f"{tag}_dtype": self.dtype}
 
 
 def _view(param: Any, shape: tuple[int, ...], dtype: Any) -> Any:
     """The parameter's slot in the optimizer's flat gradient buffer, or None (then a new array is made)."""
-    view = param._grad_view
+    view = None if param is None else param._grad_view
     if view is None or view.shape != shape or view.dtype != dtype:
         return None
     return view
 
 
+class CrossEntropyLabels(Inline):
+    """``CrossEntropy.forward`` for logits x (N, C) and integer labels t (N,), mean over the batch,
+    no class weights or smoothing: (x, t) in, (loss, p) out, p = softmax(x) kept for the backward.
+    z = x - max x, loss = mean of log sum e^z - z[t], p = e^z / sum e^z (the op's statements)."""
+
+    n_outputs = 2
+
+    def __init__(self, xp: Any, n: int) -> None:
+        self.xp, self.n, self.rows = xp, n, xp.arange(n)
+
+    def lines(self, outs: list[str], ins: list[str], tag: str) -> list[str]:
+        (loss, p), (x, t) = outs, ins
+        z, s = f"{tag}_z", f"{tag}_s"
+        return [f"{z} = {x} - {x}.max(axis=1, keepdims=True)",
+                f"{p} = {tag}_exp({z})",
+                f"{s} = {p}.sum(axis=1, keepdims=True)",
+                f"{loss} = ({tag}_log({s})[:, 0] - {z}[{tag}_rows, {t}]).sum() / {self.n}",
+                f"{p} /= {s}",
+                f"del {z}, {s}"]
+
+    def names(self, tag: str) -> dict[str, Any]:
+        return {f"{tag}_exp": self.xp.exp, f"{tag}_log": self.xp.log, f"{tag}_rows": self.rows}
+
+
+class CrossEntropyLabelsBackward(Inline):
+    """dloss/dx = (p - onehot(t)) * gy / N, made in p's own array (nothing else reads p)."""
+
+    def __init__(self, n: int, rows: Any) -> None:
+        self.n, self.rows = n, rows
+
+    def lines(self, outs: list[str], ins: list[str], tag: str) -> list[str]:
+        (gx,), (gy, p, t) = outs, ins
+        return [f"{p}[{tag}_rows, {t}] -= 1.0", f"{p} *= {gy} / {self.n}", f"{gx} = {p}"]
+
+    def names(self, tag: str) -> dict[str, Any]:
+        return {f"{tag}_rows": self.rows}
+
+
+class PlainSGDUpdate(OptimizerUpdate):
+    """The fused update of SGD without momentum or weight decay: t = g * lr, p -= t over the flat
+    buffers (``SGD.update`` copies g into t first: the same numbers, one pass more), split over
+    neurona's threads from 2^17 values per thread. Other settings run ``SGD.update``."""
+
+    def _apply(self, flat: Any, step: int, group: dict[str, Any]) -> None:
+        if group["momentum"] or group["weight_decay"]:
+            super()._apply(flat, step, group)
+            return
+        xp = backend.get_array_module(flat.data)
+        p, g, t, lr = flat.data, flat.grad, flat.scratch, group["lr"]
+        if backend.get_num_threads() == 1:
+            p -= xp.multiply(g, lr, out=t)
+            return
+
+        def run(s: slice) -> None:
+            xp.subtract(p[s], xp.multiply(g[s], lr, out=t[s]), out=p[s])
+
+        parallel_for(run, p.size, min_chunk=1 << 17, xp=xp)
+
+
 def specialize(graph: Graph) -> Graph:
-    """The graph with its dense nodes running shape-specialised kernels (see the module docstring)."""
+    """The graph with its dense, cross-entropy and SGD-update nodes specialised (see the module docstring)."""
     xp = backend.array_module(graph.device)
+    out = graph.copy()
     backward_of = {id(n.forward): n for n in graph.nodes if n.kind == "backward"}
     users = graph.users()
-    nodes = []
+    swapped: dict[int, Node] = {}  # id(node) -> its replacement
     for node in graph.nodes:
-        if node.kind == "op" and isinstance(node.op, Linear) and len(graph.values[node.inputs[0]].shape) == 2 \
-                and id(node) not in backward_of and node.op.activation in (None, "relu", "tanh"):
-            x, W = (graph.values[v].shape for v in node.inputs[:2])
-            threaded = x[0] * x[1] * W[1] >= THREADED_PRODUCT
-            node = replace(node, run=dense_inference(xp, node.op.activation, threaded))
-        elif node.kind == "backward" and isinstance(node.op, Linear):
-            node = _backward_into_buffers(node, graph, users) or node
-        nodes.append(node)
-    out = graph.copy()
+        back = backward_of.get(id(node))
+        if node.kind == "op" and _plain_dense(node, graph):
+            swapped[id(node)] = replace(node, run=DenseForward(xp, node.op.activation,
+                                                               graph.values[node.outputs[0]].dtype))
+            if back is not None:
+                params = [_own_param(graph, users, v) for v in node.inputs[1:3]]
+                shapes = [graph.values[v].shape for v in node.inputs[1:3]]
+                run = DenseBackward(xp, node.op.activation, back.run.keep, params + [None] * (2 - len(params)),
+                                    shapes + [()] * (2 - len(shapes)), graph.values[node.outputs[0]].dtype)
+                swapped[id(back)] = replace(back, run=run, inputs=back.inputs[:1] + node.inputs[:2] + node.outputs)
+        elif node.kind == "op" and _plain_cross_entropy(node, graph):
+            n = graph.values[node.inputs[0]].shape[0]
+            kernel = CrossEntropyLabels(xp, n)
+            x = graph.values[node.inputs[0]]
+            p = out.new_value(x.shape, x.dtype, "node", name="softmax")
+            swapped[id(node)] = replace(node, run=kernel, outputs=node.outputs + [p])
+            if back is not None:
+                run = CrossEntropyLabelsBackward(n, kernel.rows)
+                swapped[id(back)] = replace(back, run=run, inputs=back.inputs[:1] + [p, node.inputs[1]])
+        elif node.kind == "update" and type(node.run) is OptimizerUpdate and node.run.flat \
+                and type(node.run.optimizer) is SGD:
+            swapped[id(node)] = replace(node, run=PlainSGDUpdate(node.run.optimizer, node.run.params, flat=True))
+    nodes = [swapped.get(id(n), n) for n in graph.nodes]
+    for i, n in enumerate(nodes):  # a backward node points at its (replaced) forward node
+        if n.kind == "backward" and n.forward is not None and id(n.forward) in swapped:
+            nodes[i] = replace(n, forward=swapped[id(n.forward)])
     out.nodes = nodes
     return out
 
 
-def _backward_into_buffers(node: Node, graph: Graph, users: dict) -> Node | None:
-    forward = node.forward
-    values = graph.values
-    if len(values[forward.inputs[0]].shape) != 2:
-        return None
-    W = values[forward.inputs[1]]
-    b = values[forward.inputs[2]] if len(forward.inputs) > 2 else None
-    for p in (W, b):
-        if p is not None and (p.kind != "param" or len(users.get(p.id, [])) != 1):
-            return None  # not a parameter, or one whose gradient sums several ops' parts
-    (m, k), n = values[forward.inputs[0]].shape, W.shape[1]
-    if m * k * n >= THREADED_PRODUCT:
-        return None
-    run = DenseBackwardIntoBuffers(forward.op, node.run.keep, W.ref, None if b is None else b.ref, node.run.settings)
-    return replace(node, run=run)
+def _plain_dense(node: Node, graph: Graph) -> bool:
+    """A dense op on 2-D x with relu/tanh/no activation, below the threading threshold."""
+    if not isinstance(node.op, Linear) or node.op.activation not in (None, "relu", "tanh"):
+        return False
+    x, W = (graph.values[v].shape for v in node.inputs[:2])
+    return len(x) == 2 and x[0] * x[1] * W[1] < THREADED_PRODUCT
+
+
+def _plain_cross_entropy(node: Node, graph: Graph) -> bool:
+    """Softmax cross-entropy of 2-D logits with integer labels, mean reduction, no weights or smoothing."""
+    op = node.op
+    if not isinstance(op, CrossEntropy) or op.weight is not None or op.eps != 0 or op.reduction != "mean":
+        return False
+    x, t = (graph.values[v] for v in node.inputs[:2])
+    return len(x.shape) == 2 and x.shape[0] > 0 and t.shape == x.shape[:1] and t.dtype is not None \
+        and t.dtype.kind in "iu"
+
+
+def _own_param(graph: Graph, users: dict, v: int) -> Any:
+    """The Tensor of parameter value v if one op alone reads it (its gradient is that op's), else None."""
+    value = graph.values[v]
+    return value.ref if value.kind == "param" and len(users.get(v, [])) == 1 else None

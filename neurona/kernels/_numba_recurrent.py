@@ -25,7 +25,7 @@ _P0, _P1, _P2, _P3, _P4 = (_f32(0.9999999793285106), _f32(8.563601003765342), _f
                            _f32(5.400042730999412), _f32(0.22378641132372976))
 _Q1, _Q2, _Q3, _Q4 = (_f32(29.89692314023886), _f32(105.98460545644438), _f32(86.10802156290904),
                       _f32(13.036929863974652))
-_ONE, _HALF, _EIGHTH, _CLAMP = _f32(1.0), _f32(0.5), _f32(0.125), _f32(9.0)
+_ZERO, _ONE, _HALF, _EIGHTH, _CLAMP = _f32(0.0), _f32(1.0), _f32(0.5), _f32(0.125), _f32(9.0)
 
 
 @jit
@@ -57,19 +57,20 @@ def lstm_cell_forward(Z, t, r, cs, tcs, hs):  # pragma: no cover - compiled
     # that the two do not overlap, and with this many rows it then leaves the loop scalar (4x slower).
     cp = np.empty(N, dtype=cs.dtype)
     for j in range(u):
-        zi, zf, zg, zo = Z[j, t], Z[u + j, t], Z[2 * u + j, t], Z[3 * u + j, t]
-        ri, rf, rg, ro = r[j], r[u + j], r[2 * u + j], r[3 * u + j]
-        cj, tj, hj = cs[j, t + 1], tcs[j, t], hs[j, t]
-        cp[:] = cs[j, t]
+        for k in range(4):  # each gate as a tanh(a z) + b: sigma's (a, b) = (1/2, 1/2) for i, f, o; tanh's (1, 0) for g
+            a = _ONE if k == 2 else _HALF
+            b = _ZERO if k == 2 else _HALF
+            zk, rk = Z[k * u + j, t], r[k * u + j]
+            for n in range(N):
+                zk[n] = a * tanh32(a * (zk[n] + rk[n])) + b
+        i, f, g, o = Z[j, t], Z[u + j, t], Z[2 * u + j, t], Z[3 * u + j, t]
+        cj, tj, hj, cs_prev = cs[j, t + 1], tcs[j, t], hs[j, t], cs[j, t]
+        for n in range(N):  # a loop, not cp[:] = ...: numba's slice assignment takes 5 s more to compile
+            cp[n] = cs_prev[n]
         for n in range(N):
-            i = sigmoid32(zi[n] + ri[n])
-            f = sigmoid32(zf[n] + rf[n])
-            g = tanh32(zg[n] + rg[n])
-            o = sigmoid32(zo[n] + ro[n])
-            zi[n], zf[n], zg[n], zo[n] = i, f, g, o
-            cn = f * cp[n] + i * g
-            tc = tanh32(cn)
-            cj[n], tj[n], hj[n] = cn, tc, o * tc
+            c = f[n] * cp[n] + i[n] * g[n]
+            tc = tanh32(c)
+            cj[n], tj[n], hj[n] = c, tc, o[n] * tc
 
 
 @jit

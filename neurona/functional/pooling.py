@@ -19,7 +19,7 @@ import numpy as np
 from ..autograd import Function, Tensor, apply, concat, stack
 from ..backend import get_array_module
 from ..kernels.im2col import pad
-from ..kernels.pooling import PoolGeometry, max_pool_2x2, max_pool_2x2_backward
+from ..kernels.pooling import PoolGeometry, avg_pool_tiled, avg_pool_tiled_backward, max_pool_2x2, max_pool_2x2_backward
 from ..kernels.threads import over_batch
 from .conv import pair, same_pads, shape_of
 
@@ -127,12 +127,15 @@ class AvgPool2d(_Pool):
 
     With "same" padding the divisor counts only pixels inside the image (as Keras),
     so border windows are not pulled towards zero. Backward: each pixel of a window
-    receives gy / count. Twin: ``neurona.functional.reference.avg_pool2d``.
+    receives gy / count. Windows that tile x exactly (LeNet's 2x2) run as
+    ``kernels.pooling.avg_pool_tiled``. Twin: ``neurona.functional.reference.avg_pool2d``.
     """
 
     def forward(self, x):
         xp, geo = get_array_module(x), self.geo
         self.x_shape = x.shape
+        if geo.tiles(x.shape):  # windows side by side, covering x exactly: rows, then columns
+            return avg_pool_tiled(x, geo.pool)
         taps = geo.taps(pad(x, geo.pads))
         y = taps[0].copy() if len(taps) == 1 else taps[0] + taps[1]
         for t in taps[2:]:
@@ -158,6 +161,8 @@ class AvgPool2d(_Pool):
     def backward(self, gy):
         xp, geo = get_array_module(gy), self.geo
         N, H, W, C = self.x_shape
+        if geo.tiles(self.x_shape):
+            return avg_pool_tiled_backward(gy, geo.pool)
         top, bottom, left, right = geo.pads
         g = gy * self.scale
         gxpad = geo.grad_buffer(xp, (N, H + top + bottom, W + left + right, C), gy.dtype)

@@ -1,4 +1,5 @@
-"""A pool's geometry, and the 2x2 max-pooling tournament, forward and backward, on four taps.
+"""A pool's geometry, the 2x2 max-pooling tournament (forward and backward, on four taps),
+and average pooling of windows that tile the image.
 
 ``PoolGeometry`` is everything about a pool that follows from the shapes alone: window,
 stride, pads, output size, and the taps (strided views) that hold one pixel of every window.
@@ -44,6 +45,11 @@ class PoolGeometry:
     def tournament(self) -> bool:
         """Four taps in non-overlapping windows (2x2 in practice): ``max_pool_2x2`` runs it."""
         return self.pool[0] * self.pool[1] == 4 and self.stride == self.pool
+
+    def tiles(self, shape: tuple[int, ...]) -> bool:
+        """Whether the windows lie side by side and cover an unpadded x of this shape exactly."""
+        return (self.stride == self.pool and not any(self.pads) and self.out_hw[0] * self.pool[0] == shape[1]
+                and self.out_hw[1] * self.pool[1] == shape[2])
 
     def taps(self, xpad: Any) -> list[Any]:
         """The ph*pw strided views xpad[:, a::sh, b::sw], each (N, Ho, Wo, C), in row-major window order."""
@@ -94,3 +100,42 @@ def max_pool_2x2_backward(gy: Any, pairs: list[Any], gtaps: list[Any]) -> None:
     xp.subtract(g_top, g1, out=g0)
     xp.multiply(g_bottom, right_bottom, out=g3)
     xp.subtract(g_bottom, g3, out=g2)
+
+
+# ---------------------------------------------------------------- average pooling of windows that tile the image
+def avg_pool_tiled(x: Any, pool: Pair) -> Any:
+    """The mean of every ph x pw window of x (N, H, W, C) when the windows tile it exactly
+    (stride == pool, H = Ho*ph, W = Wo*pw): (N, Ho, Wo, C).
+
+    The window's rows are added first, as whole image rows (contiguous runs of W*C values),
+    then its columns, as runs of C: a pass over x and one over a 1/ph as large array,
+    instead of ph*pw passes over strided taps of runs of C values.
+    """
+    N, H, W, C = x.shape
+    (ph, pw), Ho, Wo = pool, H // pool[0], W // pool[1]
+    rows = x.reshape(N * Ho, ph, W * C)
+    r = rows[:, 0].copy() if ph == 1 else rows[:, 0] + rows[:, 1]
+    for a in range(2, ph):
+        r += rows[:, a]
+    cols = r.reshape(N * Ho, Wo, pw, C)
+    y = cols[:, :, 0].copy() if pw == 1 else cols[:, :, 0] + cols[:, :, 1]
+    for b in range(2, pw):
+        y += cols[:, :, b]
+    y *= 1.0 / (ph * pw)
+    return y.reshape(N, Ho, Wo, C)
+
+
+def avg_pool_tiled_backward(gy: Any, pool: Pair) -> Any:
+    """dL/dx of ``avg_pool_tiled``: every pixel of a window gets gy / (ph*pw), (N, Ho*ph, Wo*pw, C).
+
+    gy / (ph*pw) is repeated along the window's columns (runs of C values) into one image row,
+    which is then copied to the window's ph rows as whole runs of W*C values.
+    """
+    xp = get_array_module(gy)
+    N, Ho, Wo, C = gy.shape
+    ph, pw = pool
+    g = (gy * (1.0 / (ph * pw))).astype(gy.dtype, copy=False)
+    row = xp.repeat(g.reshape(N * Ho, Wo, 1, C), pw, axis=2).reshape(N * Ho, 1, Wo * pw * C)
+    gx = xp.empty((N * Ho, ph, Wo * pw * C), gy.dtype)
+    gx[...] = row
+    return gx.reshape(N, Ho * ph, Wo * pw, C)

@@ -59,6 +59,8 @@ PATCH_CASES = [
     ((2, 9, 8, 8), (3, 3), (2, 2), (1, 1), (0, 1, 0, 1), False, False),    # stride 2, TensorFlow's "same"
     ((2, 10, 11, 16), (3, 2), (1, 2), (2, 1), (2, 1, 0, 3), True, True),  # dilation, pooling-window order
     ((1, 7, 7, 8), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), False, True),     # pooling-window order, odd output
+    ((2, 6, 9, 8), (5, 3), (2, 2), (1, 1), (3, 2, 2, 0), True, False),     # window rows wholly outside, uneven pads
+    ((3, 5, 5, 16), (1, 1), (2, 2), (1, 1), (0, 0, 0, 0), False, False),   # 1x1, stride 2 (a shortcut)
 ]
 
 
@@ -72,6 +74,8 @@ def test_compiled_im2col_gives_the_twins_matrix(case, dtype, rng):
     twin = patches(x, pads, k, out_hw, s, d, ones, pool_major, compiled=False)
     np.testing.assert_array_equal(patches(x, pads, k, out_hw, s, d, ones, pool_major, compiled=True), twin)
     np.testing.assert_array_equal(twin, im2col(pad(x, pads), k, out_hw, s, d, ones, pool_major))
+    x_strided = np.asfortranarray(x)  # any memory layout: the same matrix
+    np.testing.assert_array_equal(patches(x_strided, pads, k, out_hw, s, d, ones, pool_major, compiled=True), twin)
 
 
 @needs_numba

@@ -72,10 +72,16 @@ def im2col_rows(x, cols, kh, kw, sh, sw, dh, dw, top, left, Ho, Wo, pool_major):
 
     Rows in image order (n, i, j), or with ``pool_major`` in 2x2-pooling-window order
     (p, q, n, i2, j2) for pixel (2*i2 + p, 2*j2 + q), an odd last row or column left out.
-    x (N, H, W, C), cols (rows, kh*kw*C [+ 1]).
+    x (N, H, W, C) C-contiguous, cols (rows, kh*kw*C [+ 1]).
+
+    A window row that lies wholly inside x (dw == 1) is one run of kw*C contiguous values, copied
+    as one; the others tap by tap. Copies go through slices (``dst[c] = src[c]``): an index
+    with a runtime offset costs a wrap-around check per value, which keeps LLVM from vectorising.
     """
     N, H, W, C = x.shape
-    K = kh * kw * C
+    rows_of_x = x.reshape(N, H, W * C)
+    run = kw * C
+    K = kh * run
     Ho2, Wo2 = Ho // 2, Wo // 2
     for n in range(N):
         for i in range(Ho):
@@ -89,19 +95,28 @@ def im2col_rows(x, cols, kh, kw, sh, sw, dh, dw, top, left, Ho, Wo, pool_major):
                 else:
                     r = (n * Ho + i) * Wo + j
                 row = cols[r]
+                u0 = j * sw - left
+                whole = dw == 1 and u0 >= 0 and u0 + kw <= W
                 for a in range(kh):
                     y = i * sh + a * dh - top
-                    inside = 0 <= y < H
-                    for b in range(kw):
-                        u = j * sw + b * dw - left
-                        o = (a * kw + b) * C
-                        if inside and 0 <= u < W:
-                            src = x[n, y, u]
-                            for c in range(C):
-                                row[o + c] = src[c]
-                        else:
-                            for c in range(C):
-                                row[o + c] = 0.0
+                    o = a * run
+                    if y < 0 or y >= H:
+                        row[o:o + run] = 0.0
+                    elif whole:
+                        src = rows_of_x[n, y, u0 * C:u0 * C + run]
+                        dst = row[o:o + run]
+                        for c in range(run):
+                            dst[c] = src[c]
+                    else:
+                        for b in range(kw):
+                            u = u0 + b * dw
+                            dst = row[o + b * C:o + (b + 1) * C]
+                            if 0 <= u < W:
+                                src = x[n, y, u]
+                                for c in range(C):
+                                    dst[c] = src[c]
+                            else:
+                                dst[:] = 0.0
                 for c in range(K, cols.shape[1]):
                     row[c] = 1.0
 

@@ -89,8 +89,9 @@ def test_compiled_cell_backward_gives_the_twins_bits(rng):
     tcs = np.tanh(rng.standard_normal(tcs.shape)).astype(np.float32)
     gh, gc = rng.standard_normal((2, 5, 7)).astype(np.float32)
     gZ, gZ_twin, gc_twin = np.zeros_like(Z), np.zeros_like(Z), gc.copy()
-    cell.lstm_cell_backward(None, gh, gc_twin, Z, 2, cs, tcs, gZ_twin, TANH, SIGMOID)
-    cell.lstm_cell_backward(_kernels(), gh, gc, Z, 2, cs, tcs, gZ, TANH, SIGMOID)
+    derivatives = cell.lstm_derivatives(None, Z, tcs, TANH, SIGMOID)
+    cell.lstm_cell_backward(None, gh, gc_twin, Z, 2, cs, tcs, gZ_twin, derivatives)
+    cell.lstm_cell_backward(_kernels(), gh, gc, Z, 2, cs, tcs, gZ, None)
     np.testing.assert_array_equal(gZ, gZ_twin)
     np.testing.assert_array_equal(gc, gc_twin)
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..autograd import Function, Tensor, apply
 from ..backend import get_array_module
-from ..kernels.recurrent import lstm_cell_backward, lstm_cell_forward, lstm_kernels
+from ..kernels.recurrent import lstm_cell_backward, lstm_cell_forward, lstm_derivatives, lstm_kernels
 
 
 # Activations the fused cells support: (in-place forward on a view, derivative from the output y).
@@ -222,10 +222,11 @@ class LSTM(_Recurrence):
         gh = xp.zeros((u, N), dtype=Z.dtype) if gh is None else gh
         gc = xp.zeros((u, N), dtype=Z.dtype) if gc_last is None else xp.array(gc_last.T, order="C")  # in place
         gZ = xp.empty_like(Z)
+        derivatives = lstm_derivatives(self.kernels, Z, tcs, self.cell, self.rcell)
         for t in range(T - 1, -1, -1):
             if g_seq is not None:
                 gh = gh + g_seq[:, t]
-            lstm_cell_backward(self.kernels, gh, gc, Z, t, cs, tcs, gZ, self.cell, self.rcell)
+            lstm_cell_backward(self.kernels, gh, gc, Z, t, cs, tcs, gZ, derivatives)
             gh = self._masked_grad(U @ gZ[:, t])
         gx, gW, gb = self._project_backward(gZ)
         return gx, gW, self._grad_U(self._masked(self.h0T), self._masked(hs), gZ), gb, gh.T, gc.T

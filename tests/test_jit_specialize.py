@@ -15,6 +15,7 @@ from neurona.graphs.passes.specialize import (
     CrossEntropyLabelsBackward,
     DenseBackward,
     DenseForward,
+    FusedAdamUpdate,
     PlainSGDUpdate,
 )
 from neurona.kernels import flush_denormals
@@ -165,3 +166,20 @@ def test_flush_probe_agrees_with_the_platform_check():
     with flush_denormals():
         assert _flushing() == flushes_denormals()
     assert _flushing() == flushes_denormals()
+
+
+@pytest.mark.parametrize("numba", ["1", "0"])
+def test_fused_updates_give_eager_bits(numba, monkeypatch):
+    """Adam and plain SGD as one compiled pass (or, with NEURONA_NUMBA=0, their NumPy rules): eager's bits.
+    Adam's other settings (weight decay here) run the optimizer's own rule."""
+    monkeypatch.setenv("NEURONA_NUMBA", numba)
+    for make in (lambda ps: optim.Adam(ps, lr=0.01), lambda ps: optim.SGD(ps, lr=0.1),
+                 lambda ps: optim.Adam(ps, lr=0.01, weight_decay=0.01)):
+        eager = _train(False, make, steps=4)
+        traced = _train(True, make, steps=4)
+        update = traced[3].graph.nodes[-1].run
+        assert isinstance(update, (FusedAdamUpdate, PlainSGDUpdate)) or numba == "0"
+        assert (getattr(update, "compiled", None) is not None) == (numba == "1")
+        for a, b in zip(eager[0] + eager[1], traced[0] + traced[1]):
+            np.testing.assert_array_equal(b, a)
+        assert traced[2] == eager[2]

@@ -22,14 +22,18 @@ Same operations in the same order as the ops' own methods: same bits.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
+
+import numpy as np
 
 from ... import backend
 from ...functional.linear import Linear, activation_grad
 from ...functional.losses import CrossEntropy
+from ...kernels import compiled
 from ...kernels.threads import parallel_for, parallel_matmul
-from ...optim import SGD
+from ...optim import SGD, Adam
 from ..autodiff import OptimizerUpdate
 from ..ir import Graph, Node
 from ..replay import Inline
@@ -164,25 +168,72 @@ class CrossEntropyLabelsBackward(Inline):
         return {f"{tag}_rows": self.rows}
 
 
+def compiled_updates() -> Any:
+    """The compiled update kernels (``graphs/_numba_updates.py``), or None where compiled kernels may
+    not run (numba missing, NEURONA_NUMBA=0: ``kernels.compiled.enabled``)."""
+    if not compiled.enabled():
+        return None
+    try:
+        from .. import _numba_updates
+    except ImportError:
+        return None
+    return _numba_updates
+
+
+def _split(run: Any, n: int, xp: Any) -> None:
+    """run(slice) over range(n): at once on one thread, else split as ``kernels.parallel_for`` does."""
+    if backend.get_num_threads() == 1:
+        run(slice(0, n))
+    else:
+        parallel_for(run, n, min_chunk=1 << 17, xp=xp)
+
+
 class PlainSGDUpdate(OptimizerUpdate):
-    """The fused update of SGD without momentum or weight decay: t = g * lr, p -= t over the flat
-    buffers (``SGD.update`` copies g into t first: the same numbers, one pass more), split over
-    neurona's threads from 2^17 values per thread. Other settings run ``SGD.update``."""
+    """The fused update of SGD without momentum or weight decay, p -= g lr over the flat buffers: one
+    compiled pass (``compiled``: the kernels' module, or None), else t = g lr, p -= t (``SGD.update``
+    copies g into t first: the same numbers, one pass more). Other settings run ``SGD.update``."""
+
+    def __init__(self, optimizer: Any, params: list[Any], compiled: Any = None) -> None:
+        super().__init__(optimizer, params, flat=True)
+        self.compiled = compiled
 
     def _apply(self, flat: Any, step: int, group: dict[str, Any]) -> None:
         if group["momentum"] or group["weight_decay"]:
             super()._apply(flat, step, group)
             return
-        xp = backend.get_array_module(flat.data)
-        p, g, t, lr = flat.data, flat.grad, flat.scratch, group["lr"]
-        if backend.get_num_threads() == 1:
-            p -= xp.multiply(g, lr, out=t)
+        p, g, t = flat.data, flat.grad, flat.scratch
+        xp = backend.get_array_module(p)
+        if self.compiled is not None and xp is np:
+            lr = p.dtype.type(group["lr"])
+            _split(lambda s: self.compiled.sgd(p[s], g[s], lr), p.size, xp)
+        else:
+            lr = group["lr"]
+            _split(lambda s: xp.subtract(p[s], xp.multiply(g[s], lr, out=t[s]), out=p[s]), p.size, xp)
+
+
+class FusedAdamUpdate(OptimizerUpdate):
+    """The fused update of Adam (bias correction, no weight decay, no amsgrad: the defaults) as one
+    compiled pass over the flat buffers instead of ``Adam.update``'s 12 NumPy passes: the same
+    operations on each value, so the same bits. Other settings, or no compiled kernels, run the rule."""
+
+    def __init__(self, optimizer: Any, params: list[Any], compiled: Any) -> None:
+        super().__init__(optimizer, params, flat=True)
+        self.compiled = compiled
+
+    def _apply(self, flat: Any, step: int, group: dict[str, Any]) -> None:
+        p = flat.data
+        if group["amsgrad"] or group["weight_decay"] or not group.get("bias_correction", True) \
+                or backend.get_array_module(p) is not np:
+            super()._apply(flat, step, group)
             return
-
-        def run(s: slice) -> None:
-            xp.subtract(p[s], xp.multiply(g[s], lr, out=t[s]), out=p[s])
-
-        parallel_for(run, p.size, min_chunk=1 << 17, xp=xp)
+        g, m, v = flat.grad, flat.state["exp_avg"], flat.state["exp_avg_sq"]
+        b1, b2 = group["betas"]
+        root_bc2 = math.sqrt(1 - b2**step)  # the constants as Adam.update makes them, then in p's dtype
+        dt = p.dtype.type
+        c1, c2, eps = dt(1 - b1), dt(1 - b2), dt(group["eps"] * root_bc2)
+        scale = dt(group["lr"] * root_bc2 / (1 - b1**step))
+        kernel = self.compiled.adam
+        _split(lambda s: kernel(p[s], g[s], m[s], v[s], c1, dt(b1), c2, dt(b2), eps, scale), p.size, np)
 
 
 def specialize(graph: Graph) -> Graph:
@@ -212,9 +263,12 @@ def specialize(graph: Graph) -> Graph:
             if back is not None:
                 run = CrossEntropyLabelsBackward(n, kernel.rows)
                 swapped[id(back)] = replace(back, run=run, inputs=back.inputs[:1] + [p, node.inputs[1]])
-        elif node.kind == "update" and type(node.run) is OptimizerUpdate and node.run.flat \
-                and type(node.run.optimizer) is SGD:
-            swapped[id(node)] = replace(node, run=PlainSGDUpdate(node.run.optimizer, node.run.params, flat=True))
+        elif node.kind == "update" and type(node.run) is OptimizerUpdate and node.run.flat:
+            opt, params = node.run.optimizer, node.run.params
+            if type(opt) is SGD:
+                swapped[id(node)] = replace(node, run=PlainSGDUpdate(opt, params, compiled_updates()))
+            elif type(opt) is Adam and compiled_updates() is not None:
+                swapped[id(node)] = replace(node, run=FusedAdamUpdate(opt, params, compiled_updates()))
     nodes = [swapped.get(id(n), n) for n in graph.nodes]
     for i, n in enumerate(nodes):  # a backward node points at its (replaced) forward node
         if n.kind == "backward" and n.forward is not None and id(n.forward) in swapped:

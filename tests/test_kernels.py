@@ -29,6 +29,7 @@ COL2IM_CASES = [
     (3, 8, 9, 4, (3, 3), (2, 2), (1, 1), (1, 1)),    # stride 2, odd width
     (1, 9, 9, 2, (3, 2), (2, 1), (2, 1), (2, 0)),    # dilation, uneven kernel and stride
     (2, 5, 5, 1, (1, 1), (2, 2), (1, 1), (0, 0)),    # a 1x1 kernel with stride: pixels no tap reaches
+    (1, 11, 7, 3, (2, 3), (3, 2), (1, 2), (1, 2)),   # stride larger than the kernel, dilated columns
 ]
 
 

@@ -14,16 +14,41 @@ jit = numba.njit(cache=True, nogil=True)
 
 
 @jit
+def taps_reaching(size, k, s, d, before, n_out):  # pragma: no cover - compiled
+    """Along one axis of col2im: for each input position p < size, the taps (t, o) whose value goes
+    to p (o*s + t*d - before == p, 0 <= o < n_out), in t order: (count (size,), taps (size, k, 2))."""
+    count = np.zeros(size, np.int64)
+    taps = np.empty((size, k, 2), np.int64)
+    for p in range(size):
+        for t in range(k):
+            q = p + before - t * d
+            if q < 0:
+                break
+            if q % s != 0:
+                continue
+            o = q // s
+            if o >= n_out:
+                continue
+            taps[p, count[p], 0] = t
+            taps[p, count[p], 1] = o
+            count[p] += 1
+    return count, taps
+
+
+@jit
 def col2im_gather(cols, gx, kh, kw, sh, sw, dh, dw, top, left, first):  # pragma: no cover - compiled
     """gx[n, y, x, c] = sum over taps (a, b) of cols[n, i, j, a*kw + b, c] where
     (y, x) = (i*sh + a*dh - top, j*sw + b*dw - left): the twin of ``im2col.col2im``'s slice-adds.
 
     Each pixel gathers its taps in the same order as the twin adds them (tap ``first``,
     the one that reaches every pixel, when >= 0, then the others in (a, b) order), so the
-    sums are the same bits. cols (N, Ho, Wo, kh*kw, C), gx (N, H, W, C).
+    sums are the same bits. Which taps reach a row or a column is worked out once per call
+    (``taps_reaching``), not once per pixel. cols (N, Ho, Wo, kh*kw, C), gx (N, H, W, C).
     """
     N, H, W, C = gx.shape
     Ho, Wo = cols.shape[1], cols.shape[2]
+    count_y, taps_y = taps_reaching(H, kh, sh, dh, top, Ho)
+    count_x, taps_x = taps_reaching(W, kw, sw, dw, left, Wo)
     for n in range(N):
         for y in range(H):
             for x in range(W):
@@ -34,33 +59,16 @@ def col2im_gather(cols, gx, kh, kw, sh, sw, dh, dw, top, left, first):  # pragma
                         out[c] = src[c]
                 else:
                     out[:] = 0.0
-                for a in range(kh):
-                    i = y + top - a * dh
-                    if i < 0:
-                        break
-                    if sh != 1:
-                        if i % sh != 0:
-                            continue
-                        i //= sh
-                    if i >= Ho:
-                        continue
-                    for b in range(kw):
+                for p in range(count_y[y]):
+                    a, i = taps_y[y, p, 0], taps_y[y, p, 1]
+                    for q in range(count_x[x]):
+                        b, j = taps_x[x, q, 0], taps_x[x, q, 1]
                         t = a * kw + b
-                        j = x + left - b * dw
-                        if j < 0:
-                            break
                         if t == first:
-                            continue
-                        if sw != 1:
-                            if j % sw != 0:
-                                continue
-                            j //= sw
-                        if j >= Wo:
                             continue
                         src = cols[n, i, j, t]
                         for c in range(C):
                             out[c] += src[c]
-
 
 
 @jit

@@ -183,3 +183,19 @@ def test_fused_updates_give_eager_bits(numba, monkeypatch):
         for a, b in zip(eager[0] + eager[1], traced[0] + traced[1]):
             np.testing.assert_array_equal(b, a)
         assert traced[2] == eager[2]
+
+
+def test_large_dense_inference_keeps_threaded_products():
+    """A product split over threads (2^24 multiply-adds and more) runs kernels.parallel_matmul, as eager mode."""
+    nr.manual_seed(0)
+    model = nn.Sequential([nn.Dense(256, activation="relu")])
+    model.build((None, 256))
+    model.eval()
+    fast = nr.jit(model)
+    x = nr.tensor(np.random.default_rng(0).standard_normal((256, 256)).astype(np.float32))
+    fast(x)
+    node = fast.graph.nodes[0]
+    assert not isinstance(node.run, DenseForward) and node.op is not None
+    with nr.no_grad():
+        want = model(x).numpy()
+    np.testing.assert_array_equal(fast(x).numpy(), want)

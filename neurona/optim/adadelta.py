@@ -29,7 +29,6 @@ class Adadelta(Optimizer):
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay), kwargs)
 
     state_names = ("square_avg", "acc_delta")
-    passes = 14
 
     def update(self, p, g, state, step, group):
         xp = get_array_module(p)

@@ -101,9 +101,6 @@ class Optimizer:
     """
 
     state_names: tuple[str, ...] = ()
-    # Elementwise passes over the parameters one update makes (Adam's is 12): an update is split over
-    # neurona's threads from about 2^18 value visits per thread, as ``kernels.over_batch`` splits a pass.
-    passes: int = 8
 
     def __init__(self, params: Any, defaults: dict[str, Any], options: dict[str, Any] | None = None) -> None:
         options = dict(options or {})
@@ -261,7 +258,7 @@ class Optimizer:
             # subnormals are flushed here too: step() sets it for this thread, workers always have it
             self.update(flat.data[s], flat.grad[s], {name: buf[s] for name, buf in state.items()}, step, group)
 
-        parallel_for(update_slice, flat.data.size, min_chunk=max(1, (1 << 18) // self.passes),
+        parallel_for(update_slice, flat.data.size, min_chunk=1 << 17,
                      xp=backend.get_array_module(flat.data))
 
     def group_state_names(self, group: dict[str, Any]) -> tuple[str, ...]:

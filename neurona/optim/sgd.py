@@ -25,8 +25,6 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov), kwargs)
 
-    passes = 2  # a cheap update per value: split over threads only from 2^17 values per thread
-
     def group_state_names(self, group: dict[str, Any]) -> tuple[str, ...]:
         return ("momentum_buffer",) if group["momentum"] else ()
 

@@ -68,7 +68,7 @@ def _sums_of_squares_within(a: np.ndarray, limit: float | None) -> bool:
             ss = float(np.dot(flat[s], flat[s]))
         ok.append(math.isfinite(ss) and ss <= bound)
 
-    parallel_for(check, flat.size, min_chunk=1 << 18)
+    parallel_for(check, flat.size, min_chunk=1 << 21)  # whole data sets: a batch is checked in one piece
     return all(ok)
 
 

@@ -24,8 +24,9 @@ from ..backend import get_array_module
 from .compiled import usable
 
 # The compiled kernels from this many state values per sequence (T * units * N) on: loading numba
-# and the kernels from their cache costs about a second once per process, which an LSTM this size
-# repays within an epoch (a few hundred steps); below it the twins run and numba is never imported.
+# and the kernels costs about a second of CPU once per process from numba's cache (about three
+# the very first time, compiling), which an LSTM this size repays in a few hundred training steps
+# (the benchmark's, 28 x 128 x 128, in under a hundred); below it the twins run and numba is not imported.
 COMPILED_MIN_VALUES = 1 << 18
 
 Activation = tuple[Callable[[Any, Any], None], Callable[[Any], Any]]  # (in-place forward, derivative from y)

@@ -4,8 +4,9 @@
 
 First the cost of the first compiled call in this process (numba's import, and loading
 the kernel from numba's cache, or compiling it the very first time), then, for the layer
-shapes of LeNet-5, the reference CNN and ResNet-20 at batch 128, the median time of the
-twin and of the compiled kernel, calls alternating so that both see the same machine load.
+shapes of LeNet-5, the reference CNN and ResNet-20 at batch 128 (col2im) or of one chunk
+of such a batch (im2col), the median time of the twin and of the compiled kernel, calls
+alternating so that both see the same machine load.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 import numpy as np
 
 import neurona as nr
-from neurona.kernels.im2col import col2im
+from neurona.kernels.im2col import col2im, patches
 
 # (what, N, H, C_in, kernel, stride, pad): col2im of a convolution's dL/dx onto (N, H, H, C_in)
 COL2IM = [
@@ -25,6 +26,14 @@ COL2IM = [
     ("reference CNN conv 2 (14x14x32, 3x3 same)", 128, 14, 32, 3, 1, 1),
     ("ResNet-20 16->32 (28x28x16, 3x3 stride 2)", 128, 28, 16, 3, 2, 1),
     ("ResNet-20 32->64 (14x14x32, 3x3 stride 2)", 128, 14, 32, 3, 2, 1),
+]
+# (what, N, H, C_in, kernel, stride, pad): the patch matrix (im2col) of x (N, H, H, C_in), a chunk of the batch
+IM2COL = [
+    ("ResNet-20 stage 1 (5 x 28x28x16, 3x3 same)", 5, 28, 16, 3, 1, 1),
+    ("ResNet-20 stage 2 (10 x 14x14x32, 3x3 same)", 10, 14, 32, 3, 1, 1),
+    ("ResNet-20 stage 3 (20 x 7x7x64, 3x3 same)", 20, 7, 64, 3, 1, 1),
+    ("ResNet-20 16->32 (10 x 28x28x16, 3x3 stride 2)", 10, 28, 16, 3, 2, 1),
+    ("reference CNN conv 2 (14 x 14x14x32, 3x3 same)", 14, 14, 32, 3, 1, 1),
 ]
 
 
@@ -52,6 +61,18 @@ def main() -> None:
                     times[flag].append(time.perf_counter() - t0)
             twin, fast = (statistics.median(times[f][1:]) * 1e3 for f in (False, True))
             print(f"  {what:45s} twin {twin:7.2f}  compiled {fast:7.2f}  ({twin / fast:.1f}x)")
+        print(f"im2col of one chunk, median of {args.reps * 10} (ms):")
+        for what, N, H, C, k, s, p in IM2COL:
+            Ho = (H + 2 * p - k) // s + 1
+            x = rng.standard_normal((N, H, H, C), dtype=np.float32)
+            times = {False: [], True: []}
+            for _ in range(args.reps * 10 + 1):
+                for flag in (False, True):
+                    t0 = time.perf_counter()
+                    patches(x, (p, p, p, p), (k, k), (Ho, Ho), (s, s), (1, 1), compiled=flag)
+                    times[flag].append(time.perf_counter() - t0)
+            twin, fast = (statistics.median(times[f][1:]) * 1e3 for f in (False, True))
+            print(f"  {what:48s} twin {twin:7.3f}  compiled {fast:7.3f}  ({twin / fast:.1f}x)")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,10 @@ calls the named kernels here for the work that needs care to be fast:
 - ``fused``: fused elementwise passes (ReLU and its mask, the batch-norm passes).
 - ``compiled``: numba kernels for the loops NumPy array expressions cannot make fast,
   each next to the NumPy/CuPy array-expression twin that runs on the GPU, without numba,
-  and in the tests that hold the two together.
+  and in the tests that hold the two together (``_numba``: convolution and batch norm;
+  ``_numba_recurrent``: the LSTM cell; ``_numba_updates``: SGD and Adam over a traced
+  step's flat buffers).
+- ``recurrent``: the recurrent cells' elementwise step, compiled or as arrays.
 - ``platform``: BLAS threads, flush-to-zero and the allocator, applied only inside
   ``performance()`` (fit, evaluate, predict and the command line enter it).
 

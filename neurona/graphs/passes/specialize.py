@@ -16,7 +16,7 @@ pass swaps the nodes that matter most for kernels decided now:
   also gives the probabilities as a value, and the backward turns them into the gradient in
   place, p - onehot over the batch size, with the row indices made once;
 * the fused optimizer update of plain SGD (no momentum, no weight decay) and of Adam (default
-  options): one compiled pass over the flat buffers (``graphs/_numba_updates.py``) instead of
+  options): one compiled pass over the flat buffers (``kernels/_numba_updates.py``) instead of
   2 and 12 NumPy passes; SGD without numba: two passes instead of three.
 
 Same operations in the same order as the ops' own methods and rules: same bits.
@@ -171,12 +171,12 @@ class CrossEntropyLabelsBackward(Inline):
 
 
 def compiled_updates() -> Any:
-    """The compiled update kernels (``graphs/_numba_updates.py``), or None where compiled kernels may
+    """The compiled update kernels (``kernels/_numba_updates.py``), or None where compiled kernels may
     not run (numba missing, NEURONA_NUMBA=0: ``kernels.compiled.enabled``)."""
     if not compiled.enabled():
         return None
     try:
-        from .. import _numba_updates
+        from ...kernels import _numba_updates
     except ImportError:
         return None
     return _numba_updates

@@ -16,6 +16,8 @@ import pytest
 import neurona as nr
 from neurona import backend, nn, optim
 from neurona import functional as F
+from neurona.kernels import compiled as kernels_compiled
+from neurona.optim import adam as adam_module
 from neurona.training import data as D
 
 
@@ -187,3 +189,29 @@ def test_an_update_gives_the_same_bits_on_threads_and_inside_performance(threads
     for a, b, c in zip(one, two, three):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.Adam(ps, lr=1e-2), lambda ps: optim.AdamW(ps, lr=1e-2),
+                                  lambda ps: optim.Adam(ps, lr=1e-2, amsgrad=True)], ids=["adam", "adamw", "amsgrad"])
+def test_adams_compiled_pass_gives_the_bits_of_its_array_passes(monkeypatch, make):
+    def run(skip_one: bool):
+        rng = np.random.default_rng(7)
+        ps = [nn.Parameter(rng.standard_normal(s).astype(np.float32)) for s in ((40, 30), (30,), (30, 5))]
+        opt = make(ps)
+        for k in range(4):
+            for i, p in enumerate(ps):  # skip_one: a parameter without a gradient, so each is updated on its own
+                p.grad = None if skip_one and k == 2 and i == 1 else \
+                    np.random.default_rng(k).standard_normal(p.shape).astype(np.float32)
+            opt.step()
+        return [p.data.copy() for p in ps] + [opt.state_dict()["state"][0]["exp_avg_sq"]]
+
+    if kernels_compiled.enabled():  # numba installed: the compiled pass is what runs on the flat buffers
+        a = np.zeros(8, np.float32)
+        assert adam_module._compiled_adam(a, a, a, a) is not None
+    for skip_one in (False, True):
+        compiled = run(skip_one)
+        monkeypatch.setenv("NEURONA_NUMBA", "0")  # the array passes (Adam.update's NumPy form)
+        arrays = run(skip_one)
+        monkeypatch.delenv("NEURONA_NUMBA")
+        for a, b in zip(compiled, arrays):
+            np.testing.assert_array_equal(a, b)

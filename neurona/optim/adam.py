@@ -5,8 +5,25 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from ..backend import get_array_module
+from ..kernels import compiled
 from .optimizer import Optimizer
+
+
+def _compiled_adam(*arrays: Any) -> Any:
+    """The compiled twin of ``Adam.update`` (``kernels/_numba_updates.adam``: one pass over the
+    values instead of 12 array passes, the same float operations in the same order, so the same
+    bits) when it may run: 1-D contiguous NumPy float arrays (the flat buffers' slices) and
+    compiled kernels enabled (``kernels.compiled``); else None."""
+    if not all(isinstance(a, np.ndarray) and a.ndim == 1 and a.flags.c_contiguous for a in arrays):
+        return None
+    if compiled.usable(*arrays) is None:
+        return None
+    from ..kernels import _numba_updates  # imports numba: only once compiled kernels are known to run
+
+    return _numba_updates.adam
 
 
 class Adam(Optimizer):
@@ -45,6 +62,14 @@ class Adam(Optimizer):
             g = g + wd * p
         t = state["scratch"]
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        plain = not wd and not group["amsgrad"] and group.get("bias_correction", True)
+        kernel = _compiled_adam(p, g, m, v) if plain else None
+        if kernel is not None:  # the same operations as below, in one pass
+            root_bc2 = math.sqrt(1 - b2**step)
+            dt = p.dtype.type
+            kernel(p, g, m, v, dt(1 - b1), dt(b1), dt(1 - b2), dt(b2), dt(group["eps"] * root_bc2),
+                   dt(group["lr"] * root_bc2 / (1 - b1**step)))
+            return
         # Scale the new term before adding it: (v - g^2) b2 + g^2 would cost the same but lose
         # float32 precision when v is small next to g^2.
         xp.multiply(g, 1 - b1, out=t)

@@ -10,6 +10,9 @@
   it again, and gives the same bits as outside it and on any thread count.
 """
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -205,6 +208,7 @@ def test_adams_compiled_pass_gives_the_bits_of_its_array_passes(monkeypatch, mak
             opt.step()
         return [p.data.copy() for p in ps] + [opt.state_dict()["state"][0]["exp_avg_sq"]]
 
+    monkeypatch.setattr(adam_module, "COMPILED_MIN", 0)  # these small buffers take the compiled pass too
     if kernels_compiled.enabled():  # numba installed: the compiled pass is what runs on the flat buffers
         a = np.zeros(8, np.float32)
         assert adam_module._compiled_adam(a, a, a, a) is not None
@@ -215,3 +219,30 @@ def test_adams_compiled_pass_gives_the_bits_of_its_array_passes(monkeypatch, mak
         monkeypatch.delenv("NEURONA_NUMBA")
         for a, b in zip(compiled, arrays):
             np.testing.assert_array_equal(a, b)
+
+
+def test_adam_keeps_its_array_passes_below_the_compiled_size():
+    """A small model's Adam never loads numba: its first step would pay ~1 s for a saving of microseconds."""
+    small = np.zeros(adam_module.COMPILED_MIN - 1, np.float32)
+    assert adam_module._compiled_adam(small, small, small, small) is None
+    if kernels_compiled.enabled():
+        large = np.zeros(adam_module.COMPILED_MIN, np.float32)
+        assert adam_module._compiled_adam(large, large, large, large) is not None
+
+
+def test_a_small_model_trained_with_adam_never_imports_numba():
+    """`make run` and a newcomer's first script: fit a small MLP with Adam, then predict; numba stays unloaded."""
+    code = """
+import sys
+import numpy as np
+import neurona as nr
+from neurona import nn
+model = nn.Sequential([nn.Dense(64, activation="relu"), nn.Dense(3)])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+x = np.random.default_rng(0).random((256, 20), dtype=np.float32)
+model.fit(x, np.arange(256) % 3, epochs=2, batch_size=32, verbose=0)
+model.predict(x, verbose=0)
+print("numba" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr

@@ -203,8 +203,8 @@ def test_adams_compiled_pass_gives_the_bits_of_its_array_passes(monkeypatch, mak
         opt = make(ps)
         for k in range(4):
             for i, p in enumerate(ps):  # skip_one: a parameter without a gradient, so each is updated on its own
-                p.grad = None if skip_one and k == 2 and i == 1 else \
-                    np.random.default_rng(k).standard_normal(p.shape).astype(np.float32)
+                g = np.random.default_rng(k).standard_normal(p.shape).astype(np.float32)
+                p.grad = None if skip_one and k == 2 and i == 1 else backend.to_device(g, backend.device_of(p.data))
             opt.step()
         return [p.data.copy() for p in ps] + [opt.state_dict()["state"][0]["exp_avg_sq"]]
 

@@ -275,9 +275,8 @@ def test_bidirectional_layers(mode):
     assert_same(model, rng.standard_normal((3, 5, 4)).astype(np.float32))
 
 
-def test_time_distributed_folds_the_steps_into_the_batch():
+def time_distributed_clip(rng: np.random.Generator) -> nn.Sequential:
     """A clip of frames through per-frame convolutions, pools, a flatten and a Dense, then an LSTM over the frames."""
-    rng = np.random.default_rng(10)
     per_frame = nn.Sequential([nn.Conv2D(3, 3, padding="same"), nn.BatchNorm(), nn.Activation("relu")])
     model = nn.Sequential([nn.TimeDistributed(per_frame), nn.TimeDistributed(nn.MaxPool2D(2)),
                            nn.TimeDistributed(nn.SeparableConv2D(4, 2, activation="tanh")),
@@ -285,6 +284,13 @@ def test_time_distributed_folds_the_steps_into_the_batch():
                            nn.LSTM(3, return_sequences=True), nn.TimeDistributed(nn.Dense(2))])
     model.build((None, 4, 6, 6, 2))
     liven(model, rng)
+    return model
+
+
+def test_time_distributed_folds_the_steps_into_the_batch():
+    """Each TimeDistributed exports as a Reshape in and out around its layer, for any batch size."""
+    rng = np.random.default_rng(10)
+    model = time_distributed_clip(rng)
     proto = assert_same(model, rng.standard_normal((3, 4, 6, 6, 2)).astype(np.float32))
     assert [n.op_type for n in proto.graph.node].count("Reshape") == 12  # in and out of each TimeDistributed
     assert_same(model, rng.standard_normal((1, 4, 6, 6, 2)).astype(np.float32), proto)  # any batch size

@@ -333,16 +333,10 @@ def test_a_pytorch_per_step_model_imports_as_time_distributed():
 
 def test_time_distributed_round_trips_as_time_distributed_models():
     """The Reshapes that fold the steps into the batch and back become nn.TimeDistributed around the layers between."""
-    from test_onnx_export import liven
+    from test_onnx_export import time_distributed_clip
 
     rng = np.random.default_rng(10)
-    per_frame = nn.Sequential([nn.Conv2D(3, 3, padding="same"), nn.BatchNorm(), nn.Activation("relu")])
-    model = nn.Sequential([nn.TimeDistributed(per_frame), nn.TimeDistributed(nn.MaxPool2D(2)),
-                           nn.TimeDistributed(nn.SeparableConv2D(4, 2, activation="tanh")),
-                           nn.TimeDistributed(nn.Flatten()), nn.TimeDistributed(nn.Dense(5, activation="relu")),
-                           nn.LSTM(3, return_sequences=True), nn.TimeDistributed(nn.Dense(2))])
-    model.build((None, 4, 6, 6, 2))
-    liven(model, rng)
+    model = time_distributed_clip(rng)
     back = nr.load_onnx(to_onnx(model))
     assert sum(isinstance(m, nn.TimeDistributed) for m in back.layers) == 6
     x = rng.standard_normal((3, 4, 6, 6, 2)).astype(np.float32)

@@ -353,3 +353,12 @@ def test_time_distributed_round_trips_as_time_distributed_models():
     with pytest.raises(OnnxImportError, match=r"node 'fold' \(Reshape\) folds the steps of a sequence into the "
                                               r"batch, and no Reshape unfolds them"):
         nr.load_onnx(onnx.helper.make_model(graph))
+
+
+def test_a_file_that_is_not_onnx_gets_an_error_naming_it(tmp_path):
+    bad = tmp_path / "notes.onnx"
+    bad.write_bytes(b"garbage, not a protobuf")
+    with pytest.raises(ValueError, match=r"notes\.onnx is not an ONNX model file"):
+        nr.load_onnx(bad)
+    with pytest.raises(FileNotFoundError):
+        nr.load_onnx(tmp_path / "missing.onnx")

@@ -126,6 +126,17 @@ def _input_layer(imp: Importer, value_info: Any) -> Held:
     return Held(nn.Input(tuple(dims[1:]), dtype=dtype, name=name).symbolic_output)
 
 
+def _read(onnx: Any, path: str) -> Any:
+    """The ModelProto in the file at ``path``, or an error naming the file and what it expected."""
+    try:
+        return onnx.load(path)
+    except OSError:  # a missing or unreadable file: its own error names it
+        raise
+    except Exception as e:  # protobuf's DecodeError and kin: not an ONNX model
+        raise ValueError(f"load_onnx: {path} is not an ONNX model file (expected a serialized onnx.ModelProto; "
+                         f"reading it failed: {e})") from None
+
+
 def load_onnx(source: str | os.PathLike | Any) -> nn.Model:
     """Import an ONNX file (or ModelProto) into a functional ``nn.Model`` with its weights.
 
@@ -136,7 +147,7 @@ def load_onnx(source: str | os.PathLike | Any) -> nn.Model:
     """
 
     onnx = require_onnx()
-    proto = source if hasattr(source, "graph") else onnx.load(os.fspath(source))
+    proto = source if hasattr(source, "graph") else _read(onnx, os.fspath(source))
     graph = proto.graph
     imp = Importer(onnx, graph)
     for init in graph.initializer:

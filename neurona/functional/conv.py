@@ -17,10 +17,10 @@ Backward builds ``cols`` again (cheaper than keeping 9x the input's memory for a
     [gW; gb] = [cols 1]^T @ g             one GEMM
     gx = col2im(g @ W^T)                  one GEMM, then kh*kw strided slice-adds
 
-where g is dL/dy, masked by the fused ReLU (with stride 1 and C_out <= C_in, gx is
-instead a convolution of g, see ``kernels.convolution.input_grad``). The transposed convolution
-is the same two pieces in the other order: its forward is conv2d's input gradient
-(GEMM, then col2im), its backward is an im2col and two GEMMs.
+where g is dL/dy through the fused activation (ReLU: masked; tanh: times 1 - y^2). With stride 1
+and C_out <= C_in, gx is instead a convolution of g, see ``kernels.convolution.input_grad``.
+The transposed convolution is the same two pieces in the other order: its forward is conv2d's
+input gradient (GEMM, then col2im), its backward is an im2col and two GEMMs.
 
 conv2d runs all of this chunk by chunk over the batch, each of neurona's threads taking
 whole chunks with BLAS on one thread (``kernels.parallel_chunks``); the transposed
@@ -40,6 +40,7 @@ from ..backend import get_array_module
 from ..kernels.convolution import ConvGeometry, convolve, input_grad
 from ..kernels.fused import relu, relu_mask
 from ..kernels.im2col import Pads, Pair, col2im, sum_rows
+from ..kernels.tanh import tanh_, tanh_grad, tanh_kernels
 from ..kernels.threads import parallel_chunks
 from .activations import get_activation
 
@@ -84,13 +85,13 @@ def shape_of(a: Any, what: str, op: str) -> tuple[int, ...]:
     return tuple(a.shape)
 
 
-def _activation(activation: str | None) -> tuple[bool, Any]:
-    """(fuse relu?, activation applied after the op or None)."""
+def _activation(activation: str | None, fusable: tuple[str, ...] = ("relu",)) -> tuple[str | None, Any]:
+    """(the activation fused into the op or None, the activation applied after the op or None)."""
     if activation is None or activation == "linear":
-        return False, None
-    if activation == "relu":
-        return True, None
-    return False, get_activation(activation)
+        return None, None
+    if activation in fusable:
+        return activation, None
+    return None, get_activation(activation)
 
 
 # ---------------------------------------------------------------- conv2d
@@ -122,26 +123,37 @@ class Conv2d(Function):
         xp, O, Wb = get_array_module(x), W.shape[3], geo.kernel_matrix(W, b)
         y = xp.empty((x.shape[0], *geo.out_hw, O), x.dtype)
         self.patches = patches = [None] * -(-x.shape[0] // geo.chunk) if self.keep_patches and geo.small else None
+        activate = self.activation(y)
 
         def chunk(k: int, s: slice) -> None:
             out = y[s].reshape(-1, O)
             cols = convolve(geo, x[s], Wb, b, out)  # out = [cols 1] @ [W2; b]
             if patches is not None:
                 patches[k] = cols
-            if self.relu:
-                xp.maximum(out, 0, out=out)
+            if activate is not None:
+                activate(out)  # while the chunk is in cache
 
         parallel_chunks(chunk, x.shape[0], geo.chunk, xp)
-        if self.relu:
-            self.y = y
+        self.y = None if activate is None else y
         return y
+
+    def activation(self, y: Any) -> Any:
+        """The fused activation as an in-place pass over a chunk of y (rows, C_out), or None."""
+        if not self.relu:
+            return None
+        xp = get_array_module(y)
+        return lambda out: xp.maximum(out, 0, out=out)
+
+    def activation_grad(self, g: Any, y: Any) -> Any:
+        """dL/d(conv output) of a chunk from g = dL/dy and the chunk's output y (both (rows, C_out))."""
+        return g * (y > 0)
 
     def backward(self, gy):
         O = self.W.shape[3]
 
         def grad_of_output(s: slice) -> Any:
             g = gy[s].reshape(-1, O)
-            return g * (self.y[s].reshape(-1, O) > 0) if self.relu else g
+            return g if self.y is None else self.activation_grad(g, self.y[s].reshape(-1, O))
 
         return self.backward_chunks(grad_of_output)
 
@@ -185,6 +197,26 @@ class Conv2d(Function):
         input_grad(self.geo, g, self.W, gx)
 
 
+class Conv2dTanh(Conv2d):
+    """y = tanh(conv(x, W) + b): Conv2d with tanh as its fused activation, dL/d(conv output) = g (1 - y^2).
+
+    Each chunk of the output goes through tanh while it is still in cache, on the chunk's thread;
+    a layer large enough runs the compiled tanh (``kernels.tanh``: within 7 ulp of NumPy's, several
+    times faster). Twin: ``neurona.functional.reference.conv2d(..., activation="tanh")``. A class of
+    its own, not a flag, so that a graph pass fusing a Conv2d with a following ReLU never matches it.
+    """
+
+    def __init__(self, stride: Pair, pads: Pads, dilation: Pair, keep_patches: bool = False):
+        super().__init__(stride, pads, dilation, relu=False, keep_patches=keep_patches)
+
+    def activation(self, y: Any) -> Any:
+        kernels = self.kernels = tanh_kernels(y)  # decided once per layer: every chunk runs the same code
+        return lambda out: tanh_(kernels, out)
+
+    def activation_grad(self, g: Any, y: Any) -> Any:
+        return tanh_grad(self.kernels, g, y)
+
+
 def _conv_args(op: str, x: Any, w: Any, b: Any, stride: Any, dilation: Any) -> tuple:
     """Check x, w and b of a convolution; (x shape, w shape, stride pair, dilation pair, dilated kernel size)."""
     xs, ws = shape_of(x, "x", op), shape_of(w, "w", op)
@@ -206,8 +238,8 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dil
     Ho = (H + pad_top + pad_bottom - dilation*(kh - 1) - 1) // stride + 1.
     stride, dilation: int or (rows, cols). padding: int or (rows, cols) of zeros on each
     side, "valid" (none) or "same" (TensorFlow's: Ho = ceil(H / stride), the extra row or
-    column of padding at the bottom/right). activation "relu" is fused into the op (with
-    the bias); any other activation name is applied after it.
+    column of padding at the bottom/right). activation "relu" and "tanh" are fused into
+    the op (with the bias); any other activation name is applied after it.
 
     >>> y = F.conv2d(x, w, b, padding="same", activation="relu")   # x (8, 28, 28, 1), w (3, 3, 1, 32)
     """
@@ -218,9 +250,11 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = 0, dil
     if padded[0] < k[0] or padded[1] < k[1]:
         raise ValueError(f"{op}: the kernel {k} (dilated) is larger than the padded input {padded} "
                          f"(padding={padding!r}). Received: x {xs}, w {ws}")
-    relu, after = _activation(activation)
+    fused, after = _activation(activation, ("relu", "tanh"))
     keep = is_grad_enabled() and isinstance(w, Tensor) and w.requires_grad
-    y = apply(Conv2d(stride, pads, dilation, relu, keep), *((x, w) if b is None else (x, w, b)))
+    fn = Conv2dTanh(stride, pads, dilation, keep) if fused == "tanh" else Conv2d(stride, pads, dilation,
+                                                                                fused == "relu", keep)
+    y = apply(fn, *((x, w) if b is None else (x, w, b)))
     return y if after is None else after(y)
 
 
@@ -322,8 +356,8 @@ def conv2d_transpose(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: An
     if Ho < 1 or Wo < 1:
         raise ValueError(f"{op}: the padding {padding!r} crops the whole output (size {(Ho, Wo)}). "
                          f"Received: x {xs}, w {ws}")
-    relu, after = _activation(activation)
-    fn = Conv2dTranspose(stride, dilation, (top, left), (Ho, Wo), relu)
+    fused, after = _activation(activation)
+    fn = Conv2dTranspose(stride, dilation, (top, left), (Ho, Wo), fused == "relu")
     y = apply(fn, *((x, w) if b is None else (x, w, b)))
     return y if after is None else after(y)
 

@@ -62,7 +62,19 @@ PATCH_CASES = [
     ((1, 7, 7, 8), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), False, True),     # pooling-window order, odd output
     ((2, 6, 9, 8), (5, 3), (2, 2), (1, 1), (3, 2, 2, 0), True, False),     # window rows wholly outside, uneven pads
     ((3, 5, 5, 16), (1, 1), (2, 2), (1, 1), (0, 0, 0, 0), False, False),   # 1x1, stride 2 (a shortcut)
+    ((2, 14, 14, 6), (5, 5), (1, 1), (1, 1), (0, 0, 0, 0), True, False),   # LeNet-5's 6-channel layer
+    ((2, 8, 7, 4), (3, 3), (1, 1), (1, 1), (1, 1, 1, 1), True, True),      # 4 channels, pooling-window order
 ]
+
+
+@needs_numba
+def test_the_compiled_im2col_builds_row_major_matrices_from_four_channels_on(rng):
+    """From COMPILED_MIN_CHANNELS on the compiled kernel runs (a row-major matrix, which the products take
+    faster); below it the twin's transposed matrix, built faster than the compiled kernel's short runs."""
+    for C in (1, 3, 4, 6):
+        x = rng.standard_normal((2, 9, 9, C)).astype(np.float32)
+        cols = patches(x, (2, 2, 2, 2), (5, 5), (9, 9), (1, 1), (1, 1), True, compiled=True)
+        assert cols.flags.c_contiguous == (C >= im2col_module.COMPILED_MIN_CHANNELS), C
 
 
 @needs_numba

@@ -19,7 +19,18 @@ import numpy as np
 from ..autograd import Function, Tensor, apply, concat, stack
 from ..backend import get_array_module
 from ..kernels.im2col import pad
-from ..kernels.pooling import PoolGeometry, avg_pool_tiled, avg_pool_tiled_backward, max_pool_2x2, max_pool_2x2_backward
+from ..kernels.pooling import (
+    PoolGeometry,
+    avg_pool_tiled,
+    avg_pool_tiled_backward,
+    max_pool_2x2,
+    max_pool_2x2_backward,
+    max_pool_argmax,
+    max_pool_argmax_backward,
+    max_pool_kernels,
+    max_pool_taps,
+    max_pool_taps_backward,
+)
 from ..kernels.threads import over_batch
 from .conv import pair, same_pads, shape_of
 
@@ -63,14 +74,20 @@ class MaxPool2d(_Pool):
     """y[n, i, j, c] = max over the window of xpad at (i*sh + a, j*sw + b, c);  x (N, H, W, C).
 
     Backward sends each output's gradient to ONE position of its window, the first
-    maximum in row-major order (as PyTorch does), found from the saved input and output:
-    hit_k = (tap_k == y) and no earlier tap hit. "same" pads with -inf, so padding never wins.
-    The common 2x2 window runs as a tournament (``kernels.pooling``); the plain twin is
+    maximum in row-major order (as PyTorch does). "same" pads with -inf, so padding never wins.
+    The common 2x2 window runs as a tournament (``kernels.pooling.max_pool_2x2``); other windows
+    over large inputs in one compiled pass that records the winning tap
+    (``kernels.pooling.max_pool_argmax``), else tap by tap (``max_pool_taps``). The plain twin is
     ``neurona.functional.reference.max_pool2d``.
     """
 
     def forward(self, x):
         xp, geo = get_array_module(x), self.geo
+        if not geo.tournament and (kernels := max_pool_kernels(x)) is not None:
+            self.kernels, self.x_shape = kernels, x.shape
+            y, self.arg = max_pool_argmax(kernels, x, geo)
+            return y
+        self.kernels = None
         self.xpad = xpad = pad(x, geo.pads, -np.inf)
         taps = geo.taps(xpad)
         self.pairs = None
@@ -79,33 +96,20 @@ class MaxPool2d(_Pool):
             self.pairs = pairs = tuple(xp.empty(y.shape, bool) for _ in range(3))
             over_batch(lambda s: max_pool_2x2([t[s] for t in taps], y[s], [p[s] for p in pairs]), y, passes=6)
             return y
-        y = taps[0].copy() if len(taps) == 1 else xp.maximum(taps[0], taps[1])
-        for t in taps[2:]:
-            xp.maximum(y, t, out=y)
-        self.y = y
-        return y
+        self.y = max_pool_taps(xpad, geo)
+        return self.y
 
     def backward(self, gy):
         xp, geo = get_array_module(gy), self.geo
+        if self.kernels is not None:
+            return max_pool_argmax_backward(self.kernels, gy, self.arg, self.x_shape, geo)
+        if self.pairs is None:
+            return geo.unpad(max_pool_taps_backward(gy, self.xpad, self.y, geo))
         gxpad = geo.grad_buffer(xp, self.xpad.shape, gy.dtype)
         gtaps = geo.taps(gxpad)
-        if self.pairs is not None:
-            pairs = self.pairs
-            over_batch(lambda s: max_pool_2x2_backward(gy[s], [p[s] for p in pairs], [g[s] for g in gtaps]),
-                       gy, passes=6)
-            return geo.unpad(gxpad)
-        taken = None
-        taps = geo.taps(self.xpad)
-        for k, (t, gt) in enumerate(zip(taps, gtaps, strict=True)):
-            hit = t == self.y
-            if taken is not None:
-                xp.greater(hit, taken, out=hit)  # hit and not already taken by an earlier tap
-            if geo.overlap:
-                gt += gy * hit
-            else:
-                xp.multiply(gy, hit, out=gt)
-            if k + 1 < len(taps):
-                taken = hit if taken is None else xp.logical_or(taken, hit, out=taken)
+        pairs = self.pairs
+        over_batch(lambda s: max_pool_2x2_backward(gy[s], [p[s] for p in pairs], [g[s] for g in gtaps]),
+                   gy, passes=6)
         return geo.unpad(gxpad)
 
 

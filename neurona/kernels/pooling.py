@@ -1,5 +1,5 @@
-"""A pool's geometry, the 2x2 max-pooling tournament (forward and backward, on four taps),
-and average pooling of windows that tile the image.
+"""A pool's geometry, max pooling (the 2x2 tournament on four taps; any window, tap by tap as
+arrays or in one compiled pass), and average pooling of windows that tile the image.
 
 ``PoolGeometry`` is everything about a pool that follows from the shapes alone: window,
 stride, pads, output size, and the taps (strided views) that hold one pixel of every window.
@@ -14,9 +14,14 @@ to the winner.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from ..backend import get_array_module
+from .compiled import usable
+from .threads import over_batch
 
 Pair = tuple[int, int]
 Pads = tuple[int, int, int, int]  # top, bottom, left, right
@@ -100,6 +105,80 @@ def max_pool_2x2_backward(gy: Any, pairs: list[Any], gtaps: list[Any]) -> None:
     xp.subtract(g_top, g1, out=g0)
     xp.multiply(g_bottom, right_bottom, out=g3)
     xp.subtract(g_bottom, g3, out=g2)
+
+
+# ---------------------------------------------------------------- max pooling of any window, tap by tap
+def max_pool_taps(xpad: Any, geo: PoolGeometry) -> Any:
+    """y = the max over the taps of xpad (x padded with -inf), one elementwise maximum per tap."""
+    xp = get_array_module(xpad)
+    taps = geo.taps(xpad)
+    y = taps[0].copy() if len(taps) == 1 else xp.maximum(taps[0], taps[1])
+    for t in taps[2:]:
+        xp.maximum(y, t, out=y)
+    return y
+
+
+def max_pool_taps_backward(gy: Any, xpad: Any, y: Any, geo: PoolGeometry) -> Any:
+    """dL/dxpad of ``max_pool_taps``: gy goes to the first tap of its window (row-major) that equals y,
+    hit_k = (tap_k == y) and no earlier tap hit; where windows overlap, the taps' parts add in tap order."""
+    xp = get_array_module(gy)
+    gxpad = geo.grad_buffer(xp, xpad.shape, gy.dtype)
+    taken = None
+    taps = geo.taps(xpad)
+    for k, (t, gt) in enumerate(zip(taps, geo.taps(gxpad), strict=True)):
+        hit = t == y
+        if taken is not None:
+            xp.greater(hit, taken, out=hit)  # hit and not already taken by an earlier tap
+        if geo.overlap:
+            gt += gy * hit
+        else:
+            xp.multiply(gy, hit, out=gt)
+        if k + 1 < len(taps):
+            taken = hit if taken is None else xp.logical_or(taken, hit, out=taken)
+    return gxpad
+
+
+# The compiled max pool from this many input values on: below it loading numba (about a second once per
+# process) would cost more than the pool's array passes, which stay on the twin.
+COMPILED_MIN_VALUES = 1 << 18
+
+
+def max_pool_kernels(x: Any, compiled: bool | None = None) -> ModuleType | None:
+    """The compiled max-pooling kernels when they run on x, else None (``max_pool_taps`` runs).
+
+    ``compiled`` None decides by size (``COMPILED_MIN_VALUES``), False forces the twin, True insists."""
+    if compiled is False or (compiled is None and (not isinstance(x, np.ndarray) or x.size < COMPILED_MIN_VALUES)):
+        return None
+    if usable(x, use=compiled) is None:
+        return None
+    from . import _numba_pooling
+
+    return _numba_pooling
+
+
+def max_pool_argmax(kernels: ModuleType, x: Any, geo: PoolGeometry) -> tuple[Any, Any]:
+    """(y, arg): the max pool of x (N, H, W, C), unpadded, in one compiled pass, and which tap of its window
+    each output took (a*pw + b, int32), for ``max_pool_argmax_backward``; the same y as ``max_pool_taps``."""
+    N, H, W, C = x.shape
+    x3 = np.ascontiguousarray(x).reshape(N, H, W * C)
+    (ph, pw), (sh, sw), (top, _, left, _), (Ho, Wo) = geo.pool, geo.stride, geo.pads, geo.out_hw
+    y, arg = np.empty((N, Ho, Wo * C), x.dtype), np.empty((N, Ho, Wo * C), np.int32)
+    over_batch(lambda s: kernels.max_pool_argmax(x3, y, arg, C, ph, pw, sh, sw, top, left, s.start, s.stop), x,
+               passes=2)
+    return y.reshape(N, Ho, Wo, C), arg
+
+
+def max_pool_argmax_backward(kernels: ModuleType, gy: Any, arg: Any, x_shape: tuple[int, ...],
+                             geo: PoolGeometry) -> Any:
+    """dL/dx (x_shape) of ``max_pool_argmax``: each gy to the pixel its ``arg`` names; the same bits as
+    ``max_pool_taps_backward`` (cut to x) where no window's maximum is -inf or NaN."""
+    N, H, W, C = x_shape
+    gy3 = np.ascontiguousarray(gy).reshape(arg.shape)
+    (ph, pw), (sh, sw), (top, _, left, _) = geo.pool, geo.stride, geo.pads
+    gx = np.empty((N, H, W * C), gy.dtype)
+    over_batch(lambda s: kernels.max_pool_argmax_backward(gy3, arg, gx, C, ph, pw, sh, sw, top, left, s.start,
+                                                          s.stop), gx, passes=2)
+    return gx.reshape(x_shape)
 
 
 # ---------------------------------------------------------------- average pooling of windows that tile the image

@@ -30,6 +30,8 @@ COL2IM_CASES = [
     (1, 9, 9, 2, (3, 2), (2, 1), (2, 1), (2, 0)),    # dilation, uneven kernel and stride
     (2, 5, 5, 1, (1, 1), (2, 2), (1, 1), (0, 0)),    # a 1x1 kernel with stride: pixels no tap reaches
     (1, 11, 7, 3, (2, 3), (3, 2), (1, 2), (1, 2)),   # stride larger than the kernel, dilated columns
+    (2, 7, 7, 8, (3, 3), (1, 1), (1, 1), (1, 1)),    # 8 channels and more: gathered runs of C values
+    (3, 8, 9, 16, (3, 3), (2, 2), (1, 1), (1, 1)),   # ResNet's stride 2
 ]
 
 
@@ -51,6 +53,16 @@ def test_compiled_col2im_gives_the_twins_bits(case, dtype, rng):
     fast = col2im(taps, (N, H, W, C), k, s, d, tl, compiled=True)
     assert fast.dtype == twin.dtype == dtype
     np.testing.assert_array_equal(fast, twin)
+
+
+@needs_numba
+@pytest.mark.parametrize("case", COL2IM_CASES)
+def test_compiled_col2im_gives_the_twins_bits_on_planar_taps(case, rng):
+    """Taps laid out (kh*kw, C, N, Ho, Wo), as conv2d's dL/dx makes them for few channels (W2 g^T)."""
+    taps = np.ascontiguousarray(_taps(case, np.float32, rng).transpose(0, 4, 1, 2, 3)).transpose(0, 2, 3, 4, 1)
+    N, H, W, C, k, s, d, tl = case
+    np.testing.assert_array_equal(col2im(taps, (N, H, W, C), k, s, d, tl, compiled=True),
+                                  col2im(taps, (N, H, W, C), k, s, d, tl, compiled=False))
 
 
 

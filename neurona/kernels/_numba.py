@@ -72,6 +72,50 @@ def col2im_gather(cols, gx, kh, kw, sh, sw, dh, dw, top, left, first):  # pragma
 
 
 @jit
+def col2im_planar(taps, gx, n0, n1, kh, kw, sh, sw, dh, dw, top, left, first):  # pragma: no cover - compiled
+    """gx[n, y, x, c] for the images n0 <= n < n1: the sums of ``col2im_gather`` (the same bits), from taps
+    laid out planar, (kh*kw, C, N, Ho, Wo), for images with few channels.
+
+    With C < 8 a pixel's C values are too short a run to copy fast, so each (image, channel) plane is
+    summed in an (H, W) scratch instead: tap by tap (``first`` copied in when >= 0, the others added in
+    (a, b) order, as the twin does), each output row a contiguous run of Wo values (every sw-th of the
+    scratch row), then written into gx's channel c.
+    """
+    C, Ho, Wo = taps.shape[1], taps.shape[3], taps.shape[4]
+    H, W = gx.shape[1], gx.shape[2]
+    plane = np.empty((H, W), gx.dtype)
+    for n in range(n0, n1):
+        for c in range(C):
+            if first < 0:
+                for y in range(H):
+                    row = plane[y]
+                    for x in range(W):
+                        row[x] = 0.0
+            for step in range(kh * kw + 1):  # step 0: the tap copied in (if any), then the others in order
+                t = first if step == 0 else step - 1
+                if t < 0 or (step > 0 and t == first):
+                    continue
+                oy, ox = (t // kw) * dh - top, (t % kw) * dw - left
+                i0, i1 = max(0, -(oy // sh)), min(Ho, (H - 1 - oy) // sh + 1)
+                j0, j1 = max(0, -(ox // sw)), min(Wo, (W - 1 - ox) // sw + 1)
+                x0 = j0 * sw + ox
+                for i in range(i0, i1):
+                    src = taps[t, c, n, i, j0:j1]
+                    dst = plane[i * sh + oy, x0:x0 + (j1 - j0 - 1) * sw + 1:sw]
+                    if step == 0:
+                        for q in range(j1 - j0):
+                            dst[q] = src[q]
+                    else:
+                        for q in range(j1 - j0):
+                            dst[q] += src[q]
+            out = gx[n]
+            for y in range(H):
+                row = plane[y]
+                for x in range(W):
+                    out[y, x, c] = row[x]
+
+
+@jit
 def im2col_rows(x, cols, kh, kw, sh, sw, dh, dw, top, left, Ho, Wo, pool_major):  # pragma: no cover - compiled
     """cols[r, (a*kw + b)*C + c] = x[n, i*sh + a*dh - top, j*sw + b*dw - left, c] (0 where that falls
     outside x) for output pixel (i, j) of image n at row r, then 1 in a last column past kh*kw*C if

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..backend import get_array_module
-from .im2col import COMPILED_MIN_PATCHES, Pads, Pair, col2im, pad, patches
+from .im2col import COMPILED_MIN_PATCHES, PLANAR_CHANNELS, Pads, Pair, col2im, pad, patches
 from .threads import batch_chunk
 
 # Patch values per chunk (2 MB of float32): measured, 1 thread, a ResNet-20 step ran ~15% faster than with
@@ -123,9 +123,14 @@ def input_grad(geo: ConvGeometry, g: Any, W: Any, gx: Any) -> None:
                        compiled=None if geo.large else False)
         xp.matmul(cols, W_flipped, out=gx.reshape(-1, C))
     else:
-        gcols = (g @ W.reshape(kh * kw * C, O).T).reshape(gx.shape[0], Ho, Wo, kh * kw, C)
-        col2im(xp.moveaxis(gcols, 3, 0), gx.shape, geo.kernel, geo.stride, geo.dilation, (geo.pads[0], geo.pads[2]),
-               out=gx)
+        W2, n = W.reshape(kh * kw * C, O), gx.shape[0]
+        if C < PLANAR_CHANNELS:
+            # W2 g^T: the taps planar, (kh*kw, C, n, Ho, Wo), the layout col2im sums fastest for few channels
+            # (compiled; its twin takes any layout, and with the same products gives the same bits)
+            taps = (W2 @ g.T).reshape(kh * kw, C, n, Ho, Wo).transpose(0, 2, 3, 4, 1)
+        else:
+            taps = xp.moveaxis((g @ W2.T).reshape(n, Ho, Wo, kh * kw, C), 3, 0)
+        col2im(taps, gx.shape, geo.kernel, geo.stride, geo.dilation, (geo.pads[0], geo.pads[2]), out=gx)
 
 
 def pool_major_to_image(g: Any, geo: ConvGeometry) -> Any:

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..autograd import Function, Tensor, apply, is_grad_enabled
 from ..backend import get_array_module
-from ..kernels.convolution import ConvGeometry, convolve, input_grad
+from ..kernels.convolution import ConvGeometry, convolve, input_grad, weight_grad
 from ..kernels.fused import relu, relu_mask
 from ..kernels.im2col import Pads, Pair, col2im, sum_rows
 from ..kernels.tanh import tanh_, tanh_grad, tanh_kernels
@@ -169,8 +169,7 @@ class Conv2d(Function):
         def chunk(k: int, s: slice) -> None:
             g = grad_of_output(s)
             if need_W:
-                cols = self.patches[k] if self.patches else geo.patches(x[s])
-                parts[k] = cols.T @ g  # [cols 1]^T g
+                parts[k] = weight_grad(geo, x[s], g, self.patches[k] if self.patches else None)  # [cols 1]^T g
                 if need_b and not geo.bias_column:
                     parts[k] = xp.concatenate([parts[k], sum_rows(g)[None]])
             elif need_b:

@@ -9,15 +9,20 @@ instead of loose attributes, and calls the kernels below chunk by chunk.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from ..backend import get_array_module
-from .im2col import COMPILED_MIN_PATCHES, PLANAR_CHANNELS, Pads, Pair, col2im, pad, patches
+from .compiled import usable
+from .im2col import COMPILED_MIN_PATCHES, PLANAR_CHANNELS, Pads, Pair, col2im, pad, patches, sum_rows
 from .threads import batch_chunk
 
 # Patch values per chunk (2 MB of float32): measured, 1 thread, a ResNet-20 step ran ~15% faster than with
 # 4 MB chunks (the patch matrix stays in cache between im2col and its GEMM), the reference CNN ~2%.
 CHUNK_VALUES = 1 << 19
+DIRECT_MAX_FILTERS = 8  # a one-channel layer with at most this many filters convolves directly (see direct_kernels)
 KEEP_PATCHES = 3 << 20  # a layer whose patch matrix (whole batch) has at most this many values (12 MB of float32)
 # keeps it for backward: LeNet-5's two layers do, a ResNet's (several times larger) build theirs again
 
@@ -43,6 +48,7 @@ class ConvGeometry:
     bias_column: bool
     large: bool = False  # enough patch values in the layer to repay loading the compiled im2col
     small: bool = False  # few enough that backward may keep forward's patch matrix (KEEP_PATCHES)
+    direct: bool = False  # one channel, few filters, stride 1: the compiled direct convolution may run
 
     @classmethod
     def of(cls, x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, pads: Pads, dilation: Pair,
@@ -53,9 +59,12 @@ class ConvGeometry:
         Ho = (H + top + bottom - dh * (kh - 1) - 1) // sh + 1
         Wo = (Wd + left + right - dw * (kw - 1) - 1) // sw + 1
         pointwise = kh == kw == 1 and sh == sw == 1 and not any(pads) and not pool_major
+        large = N * Ho * Wo * kh * kw * C >= COMPILED_MIN_PATCHES
+        direct = (large and C == 1 and w_shape[3] <= DIRECT_MAX_FILTERS and stride == dilation == (1, 1)
+                  and min(pads) >= 0 and not pool_major)
         return cls((kh, kw), stride, dilation, pads, (H, Wd), (Ho, Wo), C,
                    batch_chunk(N, Ho * Wo, kh * kw * C + 1, CHUNK_VALUES), pool_major, bias and not pointwise,
-                   N * Ho * Wo * kh * kw * C >= COMPILED_MIN_PATCHES, N * Ho * Wo * (kh * kw * C + 1) <= KEEP_PATCHES)
+                   large, N * Ho * Wo * (kh * kw * C + 1) <= KEEP_PATCHES and not direct, direct)
 
     @classmethod
     def of_transpose(cls, x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, dilation: Pair,
@@ -89,14 +98,61 @@ class ConvGeometry:
         return get_array_module(W).concatenate([W2, b.reshape(1, -1)]) if self.bias_column else W2
 
 
+def direct_kernels(geo: ConvGeometry, x: Any) -> ModuleType | None:
+    """The compiled direct convolution (``_numba_conv``) when it runs on x, a chunk of a layer of this
+    geometry, else None (the twin: im2col and the products).
+
+    Only for one-channel images, a few filters (``DIRECT_MAX_FILTERS``), stride and dilation 1: there the
+    patch matrix is a poor product (kh*kw wide, C_out tall), and the direct loops over whole padded images
+    run the layer ~1.6x faster, forward and weight gradient (LeNet-5's C1, 5x5 with 6 filters); with 32
+    filters the product is as fast forward and faster backward. For layers large enough to repay loading
+    numba (``ConvGeometry.large``)."""
+    if not geo.direct or usable(x) is None:
+        return None
+    from . import _numba_conv
+
+    return _numba_conv
+
+
+def planes(geo: ConvGeometry, x: Any) -> Any:
+    """x (n, H, W, 1) zero-padded into planes (n, Hp + 1, Wp) (a spare row: the direct loops read past the
+    last padded row by kw - 1 values), the layout of ``_numba_conv``."""
+    n, H, Wd = x.shape[:3]
+    top, bottom, left, right = geo.pads
+    out = np.zeros((n, H + top + bottom + 1, Wd + left + right), x.dtype)
+    out[:, top:top + H, left:left + Wd] = x[..., 0]
+    return out
+
+
 def convolve(geo: ConvGeometry, x: Any, Wb: Any, b: Any, out: Any) -> Any:
     """out (rows, C_out) = patches(x) @ Wb, plus the bias when it does not ride in the GEMM.
-    Returns the patch matrix, which backward may keep (``ConvGeometry.small``) instead of building it again."""
+    Returns the patch matrix, which backward may keep (``ConvGeometry.small``) instead of building it again
+    (None from the direct convolution, ``direct_kernels``, which needs none)."""
+    kernels = direct_kernels(geo, x)
+    if kernels is not None:
+        K = geo.kernel[0] * geo.kernel[1]
+        bias = Wb[K] if geo.bias_column else (b if b is not None else np.zeros(Wb.shape[1], Wb.dtype))
+        kernels.conv_forward(planes(geo, x), Wb[:K], bias, out, *geo.out_hw)  # the bias added in the loops
+        return None
     cols = geo.patches(x)
     get_array_module(x).matmul(cols, Wb, out=out)
     if b is not None and not geo.bias_column:
         out += b
     return cols
+
+
+def weight_grad(geo: ConvGeometry, x: Any, g: Any, cols: Any = None) -> Any:
+    """[cols 1]^T g for a chunk x and its g (rows, C_out): [gW2; gb] with a bias column, else gW2
+    (kh*kw*C, C_out). cols: the chunk's patch matrix when forward kept it, else built again."""
+    kernels = direct_kernels(geo, x)
+    if kernels is None:
+        return (geo.patches(x) if cols is None else cols).T @ g
+    K = geo.kernel[0] * geo.kernel[1]
+    gW = np.empty((K + int(geo.bias_column), g.shape[1]), g.dtype)
+    kernels.conv_weight_grad(planes(geo, x), np.ascontiguousarray(g), *geo.out_hw, gW[:K])
+    if geo.bias_column:
+        gW[K] = sum_rows(g)  # the ones column's row: gb
+    return gW
 
 
 def input_grad(geo: ConvGeometry, g: Any, W: Any, gx: Any) -> None:

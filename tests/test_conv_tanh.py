@@ -23,10 +23,12 @@ def _inputs(rng, dtype, x_shape=(3, 9, 8, 2), w_shape=(3, 3, 2, 5)):
     return x, w, b
 
 
-def _run(fn, x, w, b, g):
+def _run(fn, x, w, b, g, compiled=None):
     for t in (x, w, b):
         t.grad = None
     y = fn(x, w, b, padding="same", activation="tanh")
+    if compiled is not None:
+        assert (y.creator.kernels is not None) == compiled
     (y * nr.tensor(g)).sum().backward()
     return [nr.backend.to_numpy(a).copy() for a in (y.data, x.grad, w.grad, b.grad)]
 
@@ -45,7 +47,7 @@ def test_conv2d_tanh_equals_its_twin(monkeypatch, compiled, dtype, rng):
     monkeypatch.setattr(tanh_module, "COMPILED_MIN_VALUES", 0 if compiled else 1 << 62)
     x, w, b = _inputs(rng, dtype)
     g = rng.standard_normal((3, 9, 8, 5)).astype(dtype)
-    fast, twin = _run(F.conv2d, x, w, b, g), _run(R.conv2d, x, w, b, g)
+    fast, twin = _run(F.conv2d, x, w, b, g, compiled and dtype == np.float32), _run(R.conv2d, x, w, b, g)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     for a, e in zip(fast, twin):
         np.testing.assert_allclose(a, e, rtol=tol, atol=tol)
@@ -105,3 +107,15 @@ def test_a_tanh_convolution_followed_by_relu_and_pool_is_not_fused_as_a_relu_one
     jitted = nr.jit(model)
     jitted(nr.tensor(x))  # the first call traces (and runs eagerly); later calls replay the fused graph
     np.testing.assert_allclose(nr.backend.to_numpy(jitted(nr.tensor(x)).data), eager, rtol=1e-6, atol=1e-6)
+
+
+@needs_numba
+def test_a_layer_whose_convolution_runs_compiled_kernels_runs_the_compiled_tanh_at_any_size(monkeypatch, rng):
+    """Loading numba is what the size threshold guards; a layer large enough for the compiled im2col
+    (ConvGeometry.large) loads it anyway, so its tanh runs compiled even below COMPILED_MIN_VALUES."""
+    from neurona.kernels import convolution
+
+    x, w, b = _inputs(rng, np.float32)
+    assert F.conv2d(x, w, b, padding="same", activation="tanh").creator.kernels is None
+    monkeypatch.setattr(convolution, "COMPILED_MIN_PATCHES", 0)
+    assert F.conv2d(x, w, b, padding="same", activation="tanh").creator.kernels is not None

@@ -209,7 +209,9 @@ class Conv2dTanh(Conv2d):
         super().__init__(stride, pads, dilation, relu=False, keep_patches=keep_patches)
 
     def activation(self, y: Any) -> Any:
-        kernels = self.kernels = tanh_kernels(y)  # decided once per layer: every chunk runs the same code
+        # decided once per layer (every chunk runs the same code), from the shapes: any size when the
+        # convolution's own compiled kernels load numba anyway (``ConvGeometry.large``)
+        kernels = self.kernels = tanh_kernels(y, min_values=0 if self.geo.large else None)
         return lambda out: tanh_(kernels, out)
 
     def activation_grad(self, g: Any, y: Any) -> Any:

@@ -1,4 +1,5 @@
-"""The pieces of a chunked convolution: its geometry, its patch matrix, and dL/dx.
+"""The pieces of a chunked convolution: its geometry, its patch matrix, its products, and dL/dx;
+for one-channel images with few filters, the compiled direct convolution that replaces the first two.
 
 ``ConvGeometry`` is everything about a convolution that follows from the shapes alone:
 kernel, stride, dilation, pads, input and output size, the order of the patch matrix's

@@ -22,10 +22,11 @@ from .compiled import usable
 COMPILED_MIN_VALUES = 1 << 18
 
 
-def tanh_kernels(y: Any, compiled: bool | None = None) -> ModuleType | None:
+def tanh_kernels(y: Any, compiled: bool | None = None, min_values: int | None = None) -> ModuleType | None:
     """The compiled passes when they run on a layer output like y (float32 NumPy), else None (the twins).
-    ``compiled`` None decides by size, False forces the twins, True insists."""
-    if compiled is False or (compiled is None and y.size < COMPILED_MIN_VALUES):
+    ``compiled`` None decides by size (from ``min_values`` values, by default COMPILED_MIN_VALUES; 0 when
+    the layer loads numba anyway), False forces the twins, True insists."""
+    if compiled is False or (compiled is None and y.size < (COMPILED_MIN_VALUES if min_values is None else min_values)):
         return None
     if not (isinstance(y, np.ndarray) and y.dtype == np.float32):
         if compiled:

@@ -14,6 +14,7 @@ from neurona.kernels.convolution import ConvGeometry
 from neurona.testing import compare_with_torch, gradcheck
 
 needs_numba = pytest.mark.skipif(not enabled(), reason="numba not installed or NEURONA_NUMBA=0")
+compiled_on_cpu = pytest.mark.cpu_only(reason="the compiled kernels take NumPy arrays; elsewhere the twin runs")
 
 
 @pytest.fixture
@@ -49,6 +50,7 @@ CASES = [  # x shape, w shape, padding, activation, bias
 
 
 @needs_numba
+@compiled_on_cpu
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", CASES)
 def test_direct_convolution_equals_its_twin(direct_from_any_size, monkeypatch, case, dtype, rng):
@@ -66,6 +68,7 @@ def test_direct_convolution_equals_its_twin(direct_from_any_size, monkeypatch, c
 
 
 @needs_numba
+@compiled_on_cpu
 def test_direct_convolution_against_torch_and_gradcheck(direct_from_any_size, rng):
     x, w, b = rng.standard_normal((2, 7, 6, 1)), rng.standard_normal((3, 3, 1, 5)), rng.standard_normal(5)
     compare_with_torch(
@@ -77,6 +80,7 @@ def test_direct_convolution_against_torch_and_gradcheck(direct_from_any_size, rn
 
 
 @needs_numba
+@compiled_on_cpu
 def test_direct_convolution_gives_the_same_bits_on_one_thread_and_two(direct_from_any_size, rng):
     x = rng.standard_normal((64, 12, 12, 1)).astype(np.float32)
     w = rng.standard_normal((5, 5, 1, 6)).astype(np.float32)

@@ -14,6 +14,7 @@ from neurona.kernels.compiled import enabled
 from neurona.testing import compare_with_torch, gradcheck
 
 needs_numba = pytest.mark.skipif(not enabled(), reason="numba not installed or NEURONA_NUMBA=0")
+compiled_on_cpu = pytest.mark.cpu_only(reason="the compiled kernels take NumPy arrays; elsewhere the twin runs")
 
 
 def _inputs(rng, dtype, x_shape=(3, 9, 8, 2), w_shape=(3, 3, 2, 5)):
@@ -39,7 +40,7 @@ def test_conv2d_tanh_is_one_fused_op():
     assert isinstance(y.creator, Conv2dTanh)
 
 
-@pytest.mark.parametrize("compiled", [False, pytest.param(True, marks=needs_numba)])
+@pytest.mark.parametrize("compiled", [False, pytest.param(True, marks=[needs_numba, compiled_on_cpu])])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv2d_tanh_equals_its_twin(monkeypatch, compiled, dtype, rng):
     """Forward and gradients as the twin's (conv2d, then tanh, in autograd primitives): within float32
@@ -110,6 +111,7 @@ def test_a_tanh_convolution_followed_by_relu_and_pool_is_not_fused_as_a_relu_one
 
 
 @needs_numba
+@compiled_on_cpu
 def test_a_layer_whose_convolution_runs_compiled_kernels_runs_the_compiled_tanh_at_any_size(monkeypatch, rng):
     """Loading numba is what the size threshold guards; a layer large enough for the compiled im2col
     (ConvGeometry.large) loads it anyway, so its tanh runs compiled even below COMPILED_MIN_VALUES."""

@@ -54,7 +54,7 @@ def test_compiled_max_pool_gives_the_twins_bits(case, ties, dtype, rng):
     if ties:  # many equal maxima: the first in row-major order must win in both
         x = np.round(x).clip(0, 1)
     geo = _pool_geometry(x, pool, stride, padding, "max_pool2d")
-    kernels = pooling_kernels.max_pool_kernels(x, compiled=True)
+    kernels = pooling_kernels.pool_kernels(x, compiled=True)
     y, arg = pooling_kernels.max_pool_argmax(kernels, x, geo)
     gy = rng.standard_normal(y.shape).astype(dtype)
     gx = pooling_kernels.max_pool_argmax_backward(kernels, gy, arg, x.shape, geo)
@@ -111,7 +111,7 @@ def test_large_pools_run_compiled_and_small_ones_the_twin():
     assert F.max_pool2d(big, 3, 1, "same").creator.kernels is not None
     assert F.max_pool2d(small, 3, 1, "same").creator.kernels is None
     assert F.max_pool2d(big, 2).creator.kernels is None  # the 2x2 tournament
-    assert pooling_kernels.max_pool_kernels(big.data, compiled=False) is None
+    assert pooling_kernels.pool_kernels(big.data, compiled=False) is None
 
 
 def test_two_threads_give_the_same_bits_as_one():
@@ -130,3 +130,31 @@ def test_two_threads_give_the_same_bits_as_one():
         nr.backend.set_num_threads(previous)
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+# (x shape, pool): windows that tile x (LeNet's 2x2 pools, and others)
+TILED_CASES = [((2, 8, 6, 6), (2, 2)), ((3, 4, 6, 16), (2, 2)), ((1, 6, 6, 3), (3, 2)), ((2, 3, 4, 5), (1, 4)),
+               ((1, 6, 9, 2), (3, 3))]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", TILED_CASES)
+def test_compiled_tiled_average_pool_gives_the_twins_bits(case, dtype, rng):
+    shape, pool = case
+    x = rng.standard_normal(shape).astype(dtype)
+    kernels = pooling_kernels.pool_kernels(x, compiled=True)
+    y = pooling_kernels.avg_pool_tiled(x, pool, kernels)
+    np.testing.assert_array_equal(y, pooling_kernels.avg_pool_tiled(x, pool))
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    gx = pooling_kernels.avg_pool_tiled_backward(gy, pool, kernels)
+    assert y.dtype == gx.dtype == dtype
+    np.testing.assert_array_equal(gx, pooling_kernels.avg_pool_tiled_backward(gy, pool))
+
+
+def test_compiled_average_pool_matches_torch_and_central_differences(rng, compiled_pools):
+    x = rng.standard_normal((2, 6, 4, 3))
+    op = F.avg_pool2d(nr.tensor(x, requires_grad=True), 2).creator
+    assert op.kernels is not None
+    compare_with_torch(lambda a: F.avg_pool2d(a, 2),
+                       lambda a: TF.avg_pool2d(a.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1), x)
+    gradcheck(lambda a: F.avg_pool2d(a, (3, 2)), rng.standard_normal((1, 6, 4, 2)))

@@ -27,9 +27,9 @@ from ..kernels.pooling import (
     max_pool_2x2_backward,
     max_pool_argmax,
     max_pool_argmax_backward,
-    max_pool_kernels,
     max_pool_taps,
     max_pool_taps_backward,
+    pool_kernels,
 )
 from ..kernels.threads import over_batch
 from .conv import pair, same_pads, shape_of
@@ -83,7 +83,7 @@ class MaxPool2d(_Pool):
 
     def forward(self, x):
         xp, geo = get_array_module(x), self.geo
-        if not geo.tournament and (kernels := max_pool_kernels(x)) is not None:
+        if not geo.tournament and (kernels := pool_kernels(x)) is not None:
             self.kernels, self.x_shape = kernels, x.shape
             y, self.arg = max_pool_argmax(kernels, x, geo)
             return y
@@ -139,7 +139,8 @@ class AvgPool2d(_Pool):
         xp, geo = get_array_module(x), self.geo
         self.x_shape = x.shape
         if geo.tiles(x.shape):  # windows side by side, covering x exactly: rows, then columns
-            return avg_pool_tiled(x, geo.pool)
+            self.kernels = pool_kernels(x)
+            return avg_pool_tiled(x, geo.pool, self.kernels)
         taps = geo.taps(pad(x, geo.pads))
         y = taps[0].copy() if len(taps) == 1 else taps[0] + taps[1]
         for t in taps[2:]:
@@ -166,7 +167,7 @@ class AvgPool2d(_Pool):
         xp, geo = get_array_module(gy), self.geo
         N, H, W, C = self.x_shape
         if geo.tiles(self.x_shape):
-            return avg_pool_tiled_backward(gy, geo.pool)
+            return avg_pool_tiled_backward(gy, geo.pool, self.kernels)
         top, bottom, left, right = geo.pads
         g = gy * self.scale
         gxpad = geo.grad_buffer(xp, (N, H + top + bottom, W + left + right, C), gy.dtype)

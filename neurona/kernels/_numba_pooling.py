@@ -135,3 +135,67 @@ def max_pool_argmax_backward(gy, arg, gx, C, ph, pw, sh, sw, top, left, n0, n1):
                         for j in range(j_hi - 1, j_lo - 1, -1):
                             o = (j * sw - left + b) * C
                             _add_where(g_row[j * C:(j + 1) * C], k_row[j * C:(j + 1) * C], dst_row[o:o + C], t)
+
+
+@jit
+def avg_pool_tiled(x, y, C, ph, pw, n0, n1):  # pragma: no cover - compiled
+    """For the images n0 .. n1 - 1 of x (N, Ho*ph, Wo*pw*C): y[n, i, j*C + c] = the mean of the ph x pw window
+    at (i*ph, j*pw), windows that tile x. As the twin (``kernels.pooling.avg_pool_tiled``): the window's rows
+    added first, then its columns, then times 1 / (ph*pw): the same bits. The 2x2 window (LeNet's) in one
+    expression per value; others through a row of the window's row sums."""
+    Ho, L = y.shape[1], y.shape[2]
+    Wo = L // C
+    row = np.empty(x.shape[2], x.dtype)
+    scale = x.dtype.type(1.0 / (ph * pw))
+    for n in range(n0, n1):
+        for i in range(Ho):
+            dst = y[n, i]
+            if ph == 2 and pw == 2:
+                top, bottom = x[n, 2 * i], x[n, 2 * i + 1]
+                for j in range(Wo):
+                    o = 2 * j * C
+                    t0, b0, t1, b1 = top[o:o + C], bottom[o:o + C], top[o + C:o + 2 * C], bottom[o + C:o + 2 * C]
+                    out = dst[j * C:(j + 1) * C]
+                    for c in range(C):
+                        out[c] = ((t0[c] + b0[c]) + (t1[c] + b1[c])) * scale
+                continue
+            first = x[n, i * ph]
+            for q in range(row.shape[0]):
+                row[q] = first[q]
+            for a in range(1, ph):
+                src = x[n, i * ph + a]
+                for q in range(row.shape[0]):
+                    row[q] = row[q] + src[q]
+            for j in range(Wo):
+                out = dst[j * C:(j + 1) * C]
+                r0 = row[j * pw * C:(j * pw + 1) * C]
+                for c in range(C):
+                    out[c] = r0[c]
+                for b in range(1, pw):
+                    rb = row[(j * pw + b) * C:(j * pw + b + 1) * C]
+                    for c in range(C):
+                        out[c] = out[c] + rb[c]
+                for c in range(C):
+                    out[c] = out[c] * scale
+
+
+@jit
+def avg_pool_tiled_backward(gy, gx, C, ph, pw, n0, n1):  # pragma: no cover - compiled
+    """dL/dx of ``avg_pool_tiled`` for the images n0 .. n1 - 1: every pixel of a window gets gy / (ph*pw).
+    gy (N, Ho, Wo*C), gx (N, Ho*ph, Wo*pw*C)."""
+    Ho, L = gy.shape[1], gy.shape[2]
+    Wo = L // C
+    scale = gy.dtype.type(1.0 / (ph * pw))
+    for n in range(n0, n1):
+        for i in range(Ho):
+            g, row = gy[n, i], gx[n, i * ph]
+            for j in range(Wo):
+                src = g[j * C:(j + 1) * C]
+                for b in range(pw):
+                    dst = row[(j * pw + b) * C:(j * pw + b + 1) * C]
+                    for c in range(C):
+                        dst[c] = src[c] * scale
+            for a in range(1, ph):
+                copy = gx[n, i * ph + a]
+                for q in range(row.shape[0]):
+                    copy[q] = row[q]

@@ -138,13 +138,13 @@ def max_pool_taps_backward(gy: Any, xpad: Any, y: Any, geo: PoolGeometry) -> Any
     return gxpad
 
 
-# The compiled max pool from this many input values on: below it loading numba (about a second once per
-# process) would cost more than the pool's array passes, which stay on the twin.
+# The compiled pools from this many input values on: below it loading numba (about a second once per
+# process) would cost more than the pool's array passes, which stay on the twins.
 COMPILED_MIN_VALUES = 1 << 18
 
 
-def max_pool_kernels(x: Any, compiled: bool | None = None) -> ModuleType | None:
-    """The compiled max-pooling kernels when they run on x, else None (``max_pool_taps`` runs).
+def pool_kernels(x: Any, compiled: bool | None = None) -> ModuleType | None:
+    """The compiled pooling kernels when they run on x, else None (the array twins run).
 
     ``compiled`` None decides by size (``COMPILED_MIN_VALUES``), False forces the twin, True insists."""
     if compiled is False or (compiled is None and (not isinstance(x, np.ndarray) or x.size < COMPILED_MIN_VALUES)):
@@ -182,16 +182,22 @@ def max_pool_argmax_backward(kernels: ModuleType, gy: Any, arg: Any, x_shape: tu
 
 
 # ---------------------------------------------------------------- average pooling of windows that tile the image
-def avg_pool_tiled(x: Any, pool: Pair) -> Any:
+def avg_pool_tiled(x: Any, pool: Pair, kernels: ModuleType | None = None) -> Any:
     """The mean of every ph x pw window of x (N, H, W, C) when the windows tile it exactly
     (stride == pool, H = Ho*ph, W = Wo*pw): (N, Ho, Wo, C).
 
     The window's rows are added first, as whole image rows (contiguous runs of W*C values),
     then its columns, as runs of C: a pass over x and one over a 1/ph as large array,
-    instead of ph*pw passes over strided taps of runs of C values.
+    instead of ph*pw passes over strided taps of runs of C values. With ``kernels``
+    (``pool_kernels``), the same sums in one compiled pass, image row by image row.
     """
     N, H, W, C = x.shape
     (ph, pw), Ho, Wo = pool, H // pool[0], W // pool[1]
+    if kernels is not None:
+        x3 = np.ascontiguousarray(x).reshape(N, H, W * C)
+        y = np.empty((N, Ho, Wo * C), x.dtype)
+        over_batch(lambda s: kernels.avg_pool_tiled(x3, y, C, ph, pw, s.start, s.stop), x)
+        return y.reshape(N, Ho, Wo, C)
     rows = x.reshape(N * Ho, ph, W * C)
     r = rows[:, 0].copy() if ph == 1 else rows[:, 0] + rows[:, 1]
     for a in range(2, ph):
@@ -204,15 +210,21 @@ def avg_pool_tiled(x: Any, pool: Pair) -> Any:
     return y.reshape(N, Ho, Wo, C)
 
 
-def avg_pool_tiled_backward(gy: Any, pool: Pair) -> Any:
+def avg_pool_tiled_backward(gy: Any, pool: Pair, kernels: ModuleType | None = None) -> Any:
     """dL/dx of ``avg_pool_tiled``: every pixel of a window gets gy / (ph*pw), (N, Ho*ph, Wo*pw, C).
 
     gy / (ph*pw) is repeated along the window's columns (runs of C values) into one image row,
-    which is then copied to the window's ph rows as whole runs of W*C values.
+    which is then copied to the window's ph rows as whole runs of W*C values (with ``kernels``:
+    in one compiled pass, the same bits).
     """
     xp = get_array_module(gy)
     N, Ho, Wo, C = gy.shape
     ph, pw = pool
+    if kernels is not None:
+        gy3 = np.ascontiguousarray(gy).reshape(N, Ho, Wo * C)
+        gx = np.empty((N, Ho * ph, Wo * pw * C), gy.dtype)
+        over_batch(lambda s: kernels.avg_pool_tiled_backward(gy3, gx, C, ph, pw, s.start, s.stop), gx)
+        return gx.reshape(N, Ho * ph, Wo * pw, C)
     g = (gy * (1.0 / (ph * pw))).astype(gy.dtype, copy=False)
     row = xp.repeat(g.reshape(N * Ho, Wo, 1, C), pw, axis=2).reshape(N * Ho, 1, Wo * pw * C)
     gx = xp.empty((N * Ho, ph, Wo * pw * C), gy.dtype)

@@ -6,6 +6,7 @@ temporaries: the same arithmetic, written once, in place where it can be.
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -14,18 +15,49 @@ from ..backend import get_array_module
 from .compiled import usable
 from .threads import over_batch
 
+# The compiled passes (ReLU's here, batch norm's below) from this many values on: below, loading numba
+# (about a second once per process) would cost more than they save.
+COMPILED_MIN_VALUES = 1 << 18
 
-def relu(x: Any, out: Any = None) -> Any:
+
+def elementwise_kernels(*arrays: Any, compiled: bool | None = None) -> ModuleType | None:
+    """The compiled ReLU passes (``_numba_elementwise``) when they run on these arrays (NumPy, float,
+    C-contiguous, of one shape, COMPILED_MIN_VALUES values or more), else None: the array twins run.
+    ``compiled`` False forces the twins, True insists on the kernels."""
+    a = arrays[0]
+    fits = all(isinstance(b, np.ndarray) and b.flags.c_contiguous and b.shape == a.shape for b in arrays)
+    if compiled is False or (compiled is None and (not fits or a.size < COMPILED_MIN_VALUES)):
+        return None
+    if not fits:
+        raise ValueError("the compiled ReLU passes take C-contiguous NumPy arrays of one shape")
+    if usable(*arrays, use=compiled) is None:
+        return None
+    from . import _numba_elementwise
+
+    return _numba_elementwise
+
+
+def relu(x: Any, out: Any = None, compiled: bool | None = None) -> Any:
     """max(x, 0), into ``out`` (may be x itself) or a new array."""
     xp = get_array_module(x)
     out = xp.empty(x.shape, xp.result_type(x, 0)) if out is None else out
+    kernels = elementwise_kernels(x, out, compiled=compiled)
+    if kernels is not None:
+        x1, out1 = x.reshape(-1), out.reshape(-1)
+        over_batch(lambda s: kernels.relu(x1[s], out1[s]), x1)
+        return out
     over_batch(lambda s: xp.maximum(x[s], 0, out=out[s]), out)
     return out
 
 
-def relu_mask(g: Any, y: Any) -> Any:
-    """dL/d(pre-activation) of a fused ReLU from its output y: g where y > 0, else 0."""
+def relu_mask(g: Any, y: Any, compiled: bool | None = None) -> Any:
+    """dL/d(pre-activation) of a fused ReLU from its output y: g * (y > 0), g where y > 0, else 0."""
     out = get_array_module(g).empty_like(g)
+    kernels = elementwise_kernels(g, y, out, compiled=compiled)
+    if kernels is not None:
+        g1, y1, out1 = g.reshape(-1), y.reshape(-1), out.reshape(-1)
+        over_batch(lambda s: kernels.relu_mask(g1[s], y1[s], out1[s]), g1, passes=2)
+        return out
 
     def mask(s: slice) -> None:
         get_array_module(g).multiply(g[s], y[s] > 0, out=out[s])
@@ -36,9 +68,8 @@ def relu_mask(g: Any, y: Any) -> Any:
 
 # ---------------------------------------------------------------- batch normalisation passes, on (M, C) arrays
 # Each has a compiled kernel (``_numba``) that makes it one pass over its arrays, used on the CPU for
-# arrays of COMPILED_MIN_VALUES values or more (below, loading numba would cost more than it saves);
-# the array expressions here are their twins. ``compiled`` False forces the twin, True the kernel.
-COMPILED_MIN_VALUES = 1 << 18
+# arrays of COMPILED_MIN_VALUES values or more; the array expressions here are their twins.
+# ``compiled`` False forces the twin, True the kernel.
 
 
 def _kernels(a: Any, compiled: bool | None, *arrays: Any) -> Any:

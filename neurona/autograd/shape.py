@@ -7,6 +7,7 @@ where its value came from.
 from __future__ import annotations
 
 from ..backend import get_array_module, scatter_add
+from ..kernels.concat import concatenate
 from .function import Function
 
 
@@ -90,14 +91,15 @@ class BroadcastTo(Function):
 
 
 class Concat(Function):
-    """y = the inputs joined along an existing axis;  the gradient is split at the same places."""
+    """y = the inputs joined along an existing axis;  the gradient is split at the same places
+    (views of it: no copy). Large joins on the last axis run compiled (``kernels.concat``)."""
 
     def __init__(self, axis: int):
         self.axis = axis
 
     def forward(self, *xs):
         self.sizes = [x.shape[self.axis] for x in xs]
-        return get_array_module(xs[0]).concatenate(xs, axis=self.axis)
+        return concatenate(xs, self.axis)
 
     def backward(self, gy):
         xp = get_array_module(gy)

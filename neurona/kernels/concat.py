@@ -1,0 +1,46 @@
+"""Joining arrays along an axis: NumPy's (or CuPy's) concatenate, or, for large NumPy arrays joined
+on their last axis (an Inception module's branches, a U-Net's skips), one compiled pass that writes
+each output row from all the inputs in turn (``_numba_concat``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..backend import get_array_module
+from .compiled import usable
+from .threads import over_batch
+
+# The compiled join from this many output values on: below it, loading numba (about a second once per
+# process) would cost more than it saves.
+COMPILED_MIN_VALUES = 1 << 18
+
+
+def _joins_last_axis(xs: Sequence[Any], axis: int) -> bool:
+    x0 = xs[0]
+    return (len(xs) > 1 and x0.ndim > 0 and axis % x0.ndim == x0.ndim - 1
+            and all(isinstance(x, np.ndarray) and x.flags.c_contiguous and x.dtype == x0.dtype
+                    and x.shape[:-1] == x0.shape[:-1] for x in xs))
+
+
+def concatenate(xs: Sequence[Any], axis: int, compiled: bool | None = None) -> Any:
+    """xs joined along ``axis``, as ``xp.concatenate``. ``compiled`` None decides by size and layout,
+    False forces the twin (NumPy's concatenate), True insists on the compiled join."""
+    fits = _joins_last_axis(xs, axis)
+    if compiled is False or (compiled is None and (not fits or sum(x.size for x in xs) < COMPILED_MIN_VALUES)):
+        return get_array_module(xs[0]).concatenate(xs, axis=axis)
+    if not fits:
+        raise ValueError("the compiled join takes C-contiguous NumPy arrays of one dtype, joined on the last axis")
+    if usable(*xs, use=compiled) is None:
+        return np.concatenate(xs, axis=axis)
+    from . import _numba_concat
+
+    lead = xs[0].shape[:-1]
+    sizes = [x.shape[-1] for x in xs]
+    rows = tuple(x.reshape(-1, c) for x, c in zip(xs, sizes, strict=True))
+    offsets = np.cumsum([0] + sizes[:-1]).astype(np.int64)
+    out = np.empty((rows[0].shape[0], sum(sizes)), xs[0].dtype)
+    over_batch(lambda s: _numba_concat.concat_rows(rows, offsets, out, s.start, s.stop), out)
+    return out.reshape(lead + (sum(sizes),))

@@ -6,6 +6,7 @@ switched on (NEURONA_NUMBA=0) and checked by gradcheck in float64 elsewhere
 (tests/test_conv_pool.py runs with whatever is installed: the compiled kernels when numba is).
 """
 
+import dataclasses
 import subprocess
 import sys
 
@@ -241,3 +242,27 @@ def test_a_small_conv_keeping_its_patches_for_backward_gives_the_same_bits(monke
         results.append([y.numpy(), xs.grad, ws.grad, bs.grad])
     for a, b_ in zip(*results, strict=True):
         np.testing.assert_array_equal(a, b_)
+
+
+@needs_numba
+def test_compiled_max_relu_of_four_gives_the_twins_bits(monkeypatch, rng):
+    """The inference pass of conv2d_relu_max_pool2d: one compiled pass against NumPy's four, NaN and
+    infinities included; then the whole op without backward against the op with it (the tournament)."""
+    from neurona.kernels import convolution
+
+    z = rng.standard_normal((4, 300, 5)).astype(np.float32)
+    z[0, :5, 0] = [np.nan, -1, 2, np.inf, -np.inf]
+    z[2, 5:9, 1], z[1, 3, 0], z[3, 10, 2] = np.nan, np.nan, -np.inf
+    z[:, 20:24, 3] = [[0.0, -0.0, 0.0, -0.0], [-0.0, 0.0, -0.0, -0.0], [0.0, -0.0, -0.0, 0.0], [-0.0, -0.0, 0.0, 0.0]]
+    z[:, 30:34, 4] = [[-1.0, -0.0, -2.0, -3.0], [-0.0, -1.0, -2.0, -0.0], [-2.0, -2.0, -0.0, -1.0], [-1.0, -0.0, -1, 0]]
+    geo = ConvGeometry.of((1, 8, 8, 8), (3, 3, 8, 4), (1, 1), (1, 1, 1, 1), (1, 1), True, True)
+    fast, twin = np.empty((300, 5), np.float32), np.empty((300, 5), np.float32)
+    convolution.max_relu_of_four(dataclasses.replace(geo, large=True), z, fast)  # compiled
+    convolution.max_relu_of_four(dataclasses.replace(geo, large=False), z, twin)
+    np.testing.assert_array_equal(fast.view(np.uint32), twin.view(np.uint32))  # NaN and signed zeros too
+    monkeypatch.setattr(convolution, "COMPILED_MIN_PATCHES", 0)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((3, 8, 7, 4), (3, 3, 4, 6), (6,)))
+    with nr.no_grad():
+        inference = F.conv2d_relu_max_pool2d(nr.tensor(x), nr.tensor(w), nr.tensor(b), padding="same").numpy()
+    training = F.conv2d_relu_max_pool2d(nr.tensor(x, requires_grad=True), nr.tensor(w), nr.tensor(b), padding="same")
+    np.testing.assert_array_equal(inference, training.numpy())

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..autograd import Tensor, apply, is_grad_enabled
 from ..backend import get_array_module
-from ..kernels.convolution import ConvGeometry, convolve, input_grad, pool_major_to_image
+from ..kernels.convolution import ConvGeometry, convolve, input_grad, max_relu_of_four, pool_major_to_image
 from ..kernels.pooling import max_pool_2x2, max_pool_2x2_backward
 from ..kernels.threads import parallel_chunks
 from .conv import Conv2d, _conv_args, conv_pads
@@ -59,9 +59,7 @@ class Conv2dMaxPoolRelu(Conv2d):
             if patches is not None:
                 patches[k] = cols
             if pairs is None:  # no backward: the max alone, with the ReLU as its first term
-                xp.maximum(z[0], 0, out=out)
-                for t in z[1:]:
-                    xp.maximum(out, t, out=out)
+                max_relu_of_four(geo, z, out)
             else:
                 max_pool_2x2(list(z), out, [p[s].reshape(out.shape) for p in pairs])
                 xp.maximum(out, 0, out=out)

@@ -1,5 +1,6 @@
-"""Compiled (numba) direct convolution of one-channel images, forward and weight gradient: imported on
-first use by ``kernels/convolution.py``, whose im2col and matrix products are their twins.
+"""Compiled (numba) direct convolution of one-channel images, forward and weight gradient, and the one-pass
+max-pool and ReLU of a conv-pool layer in inference: imported on first use by ``kernels/convolution.py``,
+whose im2col and matrix products (and NumPy maxima) are their twins.
 
 A grayscale first layer with few filters (LeNet-5's C1: 5x5, 6 filters) makes a poor product: the
 patch matrix is kh*kw values wide and the output only C_out wide, so BLAS runs far below its peak,
@@ -81,3 +82,19 @@ def conv_weight_grad(xpad, g, Ho, Wo, gW):  # pragma: no cover - compiled
             src = plane[off:off + L]
             for o in range(O):
                 gW[t, o] += _dot(planes[o], src)
+
+
+@jit
+def max_relu_of_four(z, out):  # pragma: no cover - compiled
+    """out = max(max(max(max(z[0], 0), z[1]), z[2]), z[3]) elementwise with NumPy's maximum's rules (NaN
+    propagates, a tie gives the second operand: the same bits, signed zeros included): the 2x2
+    max-pool and ReLU of a conv-pool chunk without backward, in one pass instead of four. z (4, *out.shape),
+    both C-contiguous."""
+    a, b, c, d = z[0].reshape(out.size), z[1].reshape(out.size), z[2].reshape(out.size), z[3].reshape(out.size)
+    dst = out.reshape(out.size)
+    zero = dst.dtype.type(0.0)
+    for p in range(dst.size):
+        m = a[p] if (a[p] != a[p] or a[p] > zero) else zero  # a tie gives the second operand, as np.maximum
+        m = m if (m != m or m > b[p]) else b[p]
+        m = m if (m != m or m > c[p]) else c[p]
+        dst[p] = m if (m != m or m > d[p]) else d[p]

@@ -25,7 +25,8 @@ from .threads import batch_chunk
 CHUNK_VALUES = 1 << 19
 DIRECT_MAX_FILTERS = 8  # a one-channel layer with at most this many filters convolves directly (see direct_kernels)
 KEEP_PATCHES = 3 << 20  # a layer whose patch matrix (whole batch) has at most this many values (12 MB of float32)
-# keeps it for backward: LeNet-5's two layers do, a ResNet's (several times larger) build theirs again
+# keeps it for backward: LeNet-5's C3 does (its C1 convolves directly, without one), a ResNet's (several times
+# larger) build theirs again
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,23 @@ def weight_grad(geo: ConvGeometry, x: Any, g: Any, cols: Any = None) -> Any:
     if geo.bias_column:
         gW[K] = sum_rows(g)  # the ones column's row: gb
     return gW
+
+
+def max_relu_of_four(geo: ConvGeometry, z: Any, out: Any) -> None:
+    """out = max(z[0], z[1], z[2], z[3], 0): the 2x2 max-pool and ReLU of a conv-pool chunk whose output
+    needs no backward (z (4, rows, C_out), the window's four pixels as blocks). In a layer whose
+    convolution runs compiled kernels (``ConvGeometry.large``), one compiled pass
+    (``_numba_conv.max_relu_of_four``, the same bits, NaN and signed zeros included); else four NumPy
+    passes, its twin."""
+    xp = get_array_module(z)
+    if geo.large and usable(z, out) is not None:
+        from . import _numba_conv
+
+        _numba_conv.max_relu_of_four(z, out)
+        return
+    xp.maximum(z[0], 0, out=out)
+    for t in z[1:]:
+        xp.maximum(out, t, out=out)
 
 
 def input_grad(geo: ConvGeometry, g: Any, W: Any, gx: Any) -> None:

@@ -31,6 +31,9 @@ CASES = [
     ((1, 7, 7, 2), 2, 3, "valid"),    # gaps between windows: pixels no window reads
     ((1, 5, 6, 3), (3, 2), None, "valid"),
     ((1, 4, 4, 17), 4, 1, "same"),    # even window, "same": more padding below and right
+    ((1, 6, 7, 4), 3, 1, "valid"),    # three taps a pass, no border columns
+    ((2, 2, 2, 3), 3, 1, "same"),     # border columns only
+    ((1, 3, 1, 2), 3, 1, "same"),
 ]
 
 

@@ -65,7 +65,7 @@ def max_pool_argmax(x, y, arg, C, ph, pw, sh, sw, top, left, n0, n1):  # pragma:
         for i in range(Ho):
             h0 = i * sh - top
             a0, a1 = max(0, -h0), min(ph, H - h0)
-            pm, pk = rows_m[1], rows_k[1]
+            pm, pk = rows_m[0], rows_k[0]
             for j in range(Wo):  # -inf, and the window's first pixel inside x: it wins if nothing beats -inf
                 first = np.int32(a0 * pw + max(0, left - j * sw))
                 m, k = pm[j * C:(j + 1) * C], pk[j * C:(j + 1) * C]

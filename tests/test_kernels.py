@@ -266,3 +266,15 @@ def test_compiled_max_relu_of_four_gives_the_twins_bits(monkeypatch, rng):
         inference = F.conv2d_relu_max_pool2d(nr.tensor(x), nr.tensor(w), nr.tensor(b), padding="same").numpy()
     training = F.conv2d_relu_max_pool2d(nr.tensor(x, requires_grad=True), nr.tensor(w), nr.tensor(b), padding="same")
     np.testing.assert_array_equal(inference, training.numpy())
+
+
+@pytest.mark.parametrize("x_shape, w_shape, pads, large", [
+    ((128, 14, 14, 6), (5, 5, 6, 16), (0, 0, 0, 0), True),     # LeNet-5's C3 at batch 128 (1.9M patch values)
+    ((359, 4, 4, 32), (3, 3, 32, 64), (1, 1, 1, 1), False),    # the reference CNN's C2 on the digits' test set (1.7M)
+    ((128, 14, 14, 32), (3, 3, 32, 64), (1, 1, 1, 1), True),   # ... and on Fashion-MNIST at batch 128 (7.2M)
+])
+def test_which_layers_repay_loading_the_compiled_kernels(x_shape, w_shape, pads, large):
+    """`neurona train --model cnn` on the digits never loads numba (a threshold of 2^20 for every layer made
+    it load it); layers with fewer than 8 channels, whose products the compiled im2col also speeds up, repay
+    it from half as many patch values (2^20) as the others (2^21)."""
+    assert ConvGeometry.of(x_shape, w_shape, (1, 1), pads, (1, 1), True, True).large == large

@@ -61,7 +61,7 @@ class ConvGeometry:
         Ho = (H + top + bottom - dh * (kh - 1) - 1) // sh + 1
         Wo = (Wd + left + right - dw * (kw - 1) - 1) // sw + 1
         pointwise = kh == kw == 1 and sh == sw == 1 and not any(pads) and not pool_major
-        large = N * Ho * Wo * kh * kw * C >= COMPILED_MIN_PATCHES
+        large = N * Ho * Wo * kh * kw * C >= (COMPILED_MIN_PATCHES if C >= 8 else COMPILED_MIN_PATCHES // 2)
         direct = (large and C == 1 and w_shape[3] <= DIRECT_MAX_FILTERS and stride == dilation == (1, 1)
                   and min(pads) >= 0 and not pool_major)
         return cls((kh, kw), stride, dilation, pads, (H, Wd), (Ho, Wo), C,

@@ -22,7 +22,8 @@ from .threads import over_batch, parallel_for
 Pair = tuple[int, int]
 COMPILED_MIN_TAPS = 1 << 18  # col2im's compiled kernel from this many tap values (per chunk) on
 PLANAR_CHANNELS = 8  # below this many channels, col2im's compiled kernel sums planar taps (col2im_planar)
-COMPILED_MIN_PATCHES = 1 << 20  # im2col's compiled kernel for layers with this many patch values (whole batch)
+COMPILED_MIN_PATCHES = 1 << 21  # im2col's compiled kernel for layers with this many patch values (whole batch;
+# half as many with fewer than 8 channels, where the row-major matrix also makes the products faster: LeNet-5's C3)
 COMPILED_MIN_CHANNELS = 4  # and this many channels: with fewer, the twin's transposed matrix is built faster
 Pads = tuple[int, int, int, int]  # top, bottom, left, right
 

@@ -45,7 +45,9 @@ def _accumulate_leaf(t: Any, g: Any) -> None:
         g = g.astype(t.data.dtype)
     if t.grad is None:
         view = t._grad_view
-        if view is not None and view.shape == g.shape:
+        if g is view:  # the op wrote it into the optimizer's slot already (dense layers do)
+            t.grad = view
+        elif view is not None and view.shape == g.shape:
             # An optimizer's flat gradient buffer: write into it so one vectorised pass can update all parameters.
             view[...] = g
             t.grad = view

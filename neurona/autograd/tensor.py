@@ -208,7 +208,7 @@ class Tensor:
                     f"backward() without a gradient needs a one-element output. Received: shape={self.shape}; "
                     "pass grad= of the same shape"
                 )
-            grad = get_array_module(self.data).ones_like(self.data)
+            grad = get_array_module(self.data).ones(self.data.shape, self.data.dtype)
         else:
             grad = grad.data if isinstance(grad, Tensor) else grad
             grad = get_array_module(self.data).asarray(grad, dtype=self.data.dtype)

@@ -246,3 +246,16 @@ print("numba" in sys.modules)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_take_gathers_the_rows_fancy_indexing_gives(dtype):
+    """fit's batch gather (``ndarray.take`` on the batch axis) against its twin, ``a[index]``."""
+    a = (np.random.default_rng(10).random((30, 4, 5, 2)) * 200).astype(dtype)
+    index = np.array([29, 0, 7, 7, -1, 15, 3])  # repeated and negative indices as NumPy reads them
+    got = D.take(a, index, np.float32)
+    assert got.dtype == np.float32 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, a[index].astype(np.float32))
+    assert np.array_equal(D.take(a, index), a[index]) and D.take(a, index).dtype == dtype
+    view = D.take(a, slice(5, 9))  # a slice stays a view
+    assert np.shares_memory(view, a) and view.shape == (4, 4, 5, 2)

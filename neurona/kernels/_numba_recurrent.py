@@ -46,47 +46,49 @@ def sigmoid32(x):  # pragma: no cover - compiled
 
 
 @jit
-def lstm_cell_forward(Z, t, r, cs, tcs, hs):  # pragma: no cover - compiled
-    """Step t of an LSTM in place, feature-major and time-second: the pre-activations Z[:, t] + r (4u, N),
-    [i; f; g; o] (r the recurrent product h_{t-1} U, transposed), become in Z[:, t] the gates sigma(i),
-    sigma(f), tanh(g), sigma(o); then c = f c_prev + i g, tanh(c), h = o tanh(c) go to cs[:, t + 1],
-    tcs[:, t], hs[:, t], c_prev being cs[:, t]. Z (4u, T, N), cs (u, T + 1, N), tcs and hs (u, T, N),
-    all C-contiguous (so that rows vectorise)."""
-    u, N = hs.shape[0], hs.shape[2]
+def lstm_cell_forward(Z, t, r, cs, tcs, hs, n0):  # pragma: no cover - compiled
+    """Step t of an LSTM in place for the batch columns n0 .. n0 + Ns - 1, feature-major and time-second:
+    the pre-activations Z[:, t] + r, [i; f; g; o] (r (4u, Ns) the recurrent product h_{t-1} U, transposed,
+    for these columns), become in Z[:, t] the gates sigma(i), sigma(f), tanh(g), sigma(o); then
+    c = f c_prev + i g, tanh(c), h = o tanh(c) go to cs[:, t + 1], tcs[:, t], hs[:, t], c_prev being cs[:, t].
+    Z (4u, T, N), cs (u, T + 1, N), tcs and hs (u, T, N), all C-contiguous (so that rows vectorise)."""
+    u, Ns = hs.shape[0], r.shape[1]
+    e = n0 + Ns
     # c_{t-1}'s row copied out: read from cs next to c_t's row, LLVM would have to check at run time
     # that the two do not overlap, and with this many rows it then leaves the loop scalar (4x slower).
-    cp = np.empty(N, dtype=cs.dtype)
+    cp = np.empty(Ns, dtype=cs.dtype)
     for j in range(u):
         for k in range(4):  # each gate as a tanh(a z) + b: sigma's (a, b) = (1/2, 1/2) for i, f, o; tanh's (1, 0) for g
             a = _ONE if k == 2 else _HALF
             b = _ZERO if k == 2 else _HALF
-            zk, rk = Z[k * u + j, t], r[k * u + j]
-            for n in range(N):
+            zk, rk = Z[k * u + j, t, n0:e], r[k * u + j]
+            for n in range(Ns):
                 zk[n] = a * tanh32(a * (zk[n] + rk[n])) + b
-        i, f, g, o = Z[j, t], Z[u + j, t], Z[2 * u + j, t], Z[3 * u + j, t]
-        cj, tj, hj, cs_prev = cs[j, t + 1], tcs[j, t], hs[j, t], cs[j, t]
-        for n in range(N):  # a loop, not cp[:] = ...: numba's slice assignment takes 5 s more to compile
+        i, f, g, o = Z[j, t, n0:e], Z[u + j, t, n0:e], Z[2 * u + j, t, n0:e], Z[3 * u + j, t, n0:e]
+        cj, tj, hj, cs_prev = cs[j, t + 1, n0:e], tcs[j, t, n0:e], hs[j, t, n0:e], cs[j, t, n0:e]
+        for n in range(Ns):  # a loop, not cp[:] = ...: numba's slice assignment takes 5 s more to compile
             cp[n] = cs_prev[n]
-        for n in range(N):
+        for n in range(Ns):
             c = f[n] * cp[n] + i[n] * g[n]
             tc = tanh32(c)
             cj[n], tj[n], hj[n] = c, tc, o[n] * tc
 
 
 @jit
-def lstm_cell_backward(gh, gc, Z, t, cs, tcs, gZ):  # pragma: no cover - compiled
-    """Step t of the LSTM's backward in place: from gh (u, N), the gradient reaching h_t, and gc (u, N),
-    reaching c_t (on return, reaching c_{t-1}), the gates Z[:, t], c_{t-1} = cs[:, t] and tanh(c_t) =
-    tcs[:, t], writes gZ[:, t], the gradient of the pre-activations (layouts as ``lstm_cell_forward``'s).
-    The same operations in the same order as the twin ``kernels.recurrent.lstm_cell_backward``'s,
-    so the same bits."""
-    u, N = gc.shape
+def lstm_cell_backward(gh, gc, Z, t, cs, tcs, gZ, n0):  # pragma: no cover - compiled
+    """Step t of the LSTM's backward in place for the batch columns n0 .. n0 + Ns - 1: from gh (u, Ns), the
+    gradient reaching h_t, and gc (u, Ns), reaching c_t (on return, reaching c_{t-1}), the gates Z[:, t],
+    c_{t-1} = cs[:, t] and tanh(c_t) = tcs[:, t], writes gZ[:, t], the gradient of the pre-activations
+    (layouts as ``lstm_cell_forward``'s). The same operations in the same order as the twin
+    ``kernels.recurrent.lstm_cell_backward``'s, so the same bits."""
+    u, Ns = gc.shape
     one = _ONE
+    e = n0 + Ns
     for j in range(u):
-        zi, zf, zg, zo = Z[j, t], Z[u + j, t], Z[2 * u + j, t], Z[3 * u + j, t]
-        ghj, gcj, cp, tj = gh[j], gc[j], cs[j, t], tcs[j, t]
-        gi, gf, gg, go = gZ[j, t], gZ[u + j, t], gZ[2 * u + j, t], gZ[3 * u + j, t]
-        for n in range(N):
+        zi, zf, zg, zo = Z[j, t, n0:e], Z[u + j, t, n0:e], Z[2 * u + j, t, n0:e], Z[3 * u + j, t, n0:e]
+        ghj, gcj, cp, tj = gh[j], gc[j], cs[j, t, n0:e], tcs[j, t, n0:e]
+        gi, gf, gg, go = gZ[j, t, n0:e], gZ[u + j, t, n0:e], gZ[2 * u + j, t, n0:e], gZ[3 * u + j, t, n0:e]
+        for n in range(Ns):
             i, f, g, o, tc = zi[n], zf[n], zg[n], zo[n], tj[n]
             dc = gcj[n] + ghj[n] * o * (one - tc * tc)
             go[n] = ghj[n] * tc * (o * (one - o))

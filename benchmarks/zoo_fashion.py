@@ -6,14 +6,16 @@ trains ``nr.models.<model>`` (inputs rescaled to [0, 1]; with --augment random h
 and shifts of up to 10%) with Adam and a cosine learning-rate decay, stops after --epochs or
 when the next epoch would pass --minutes (when an epoch shows that fewer than --epochs fit, the
 cosine decay is shortened to end with the epochs that fit; ``--budget cpu`` counts the process's
-CPU time instead of wall time, for a machine loaded by other work), and prints the row: parameters, epochs, wall time,
-test accuracy and the command. Baselines: ``--model random`` and ``--model darkness`` (the
-course's guess from the mean brightness: the class whose mean darkness is nearest), and
-``--model svm`` (scikit-learn's SVC on --train-limit images). Besides the zoo, ``--model cnn_bn``
-is the published row's "2 conv + pooling + batch norm" network (``cnn_bn`` below); ``--hidden
-256,128,100`` gives the zoo's ``mlp`` the published MLP's layers. The row's wall time is inflated
-when other work shares the machine; the process CPU time is printed beside it. Not part of the
-test run.
+CPU time instead of wall time, for a machine loaded by other work), and prints the row:
+parameters, epochs, wall time, test accuracy and the command. ``--dataset mnist`` runs the same
+row on MNIST's digits (the course compares the baselines on MNIST), found where
+``nr.data.load_mnist`` looks or in ``--data-dir``. Baselines: ``--model random`` and ``--model
+darkness`` (the course's guess from the mean brightness: the class whose mean darkness is
+nearest), and ``--model svm`` (scikit-learn's SVC on --train-limit images). Besides the zoo,
+``--model cnn_bn`` is the published row's "2 conv + pooling + batch norm" network (``cnn_bn``
+below); ``--hidden 256,128,100`` gives the zoo's ``mlp`` the published MLP's layers. The row's
+wall time is inflated when other work shares the machine; the process CPU time is printed beside
+it. Not part of the test run.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ import sys
 import time
 
 import numpy as np
+
+LOADERS = {"fashion-mnist": "load_fashion_mnist", "mnist": "load_mnist"}
 
 
 def _baseline(name: str, x: np.ndarray, y: np.ndarray, xt: np.ndarray, yt: np.ndarray) -> float:
@@ -77,15 +81,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--hidden", default=None, help="mlp only: hidden layer sizes, e.g. 256,128,100")
     ap.add_argument("--dropout", type=float, default=None, help="mlp only: dropout after each hidden layer")
     ap.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
+    ap.add_argument("--dataset", choices=tuple(LOADERS), default="fashion-mnist")
+    ap.add_argument("--data-dir", default=None, help="a folder holding the dataset's four IDX files "
+                    "(default: where nr.data finds them, else a download)")
     args = ap.parse_args(argv)
     command = "python -m benchmarks.zoo_fashion " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    (x, y), (xt, yt) = nr.data.load_fashion_mnist()
+    (x, y), (xt, yt) = getattr(nr.data, LOADERS[args.dataset])(args.data_dir)
     if args.train_limit:
         x, y = x[:args.train_limit], y[:args.train_limit]
+    on = "" if args.dataset == "fashion-mnist" else f" on {args.dataset}"
     if args.model in ("random", "darkness", "svm"):
         start, cpu = time.perf_counter(), time.process_time()
         acc = _baseline(args.model, x / 255.0, y, xt / 255.0, yt)
-        print(f"| {args.model} | - | - | {time.perf_counter() - start:.0f} s | {acc:.4f} | `{command}` |")
+        print(f"| {args.model}{on} | - | - | {time.perf_counter() - start:.0f} s | {acc:.4f} | `{command}` |")
         print(f"CPU time {time.process_time() - cpu:.0f} s")
         return
     nr.manual_seed(0)
@@ -122,7 +130,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"--minutes {args.minutes:g} ({args.budget}) fits {epochs} epoch(s) at this speed: "
                   f"cosine decay over {epochs}")
     wall = time.perf_counter() - start
-    name = args.model + ("" if args.width is None else f" (width {args.width})") + (" + aug" if args.augment else "")
+    name = args.model + on + ("" if args.width is None else f" (width {args.width})")
+    name += " + aug" if args.augment else ""
     if args.hidden:
         name += f" ({args.hidden.replace(',', '-')})"
     print(f"| {name} | {net.count_params():,} | {done} | {wall / 60:.1f} min | {acc:.4f} | `{command}` |")

@@ -187,6 +187,34 @@ def test_the_compiled_switch_refuses_what_it_cannot_run(rng):
         compiled.usable(a, use=True)
 
 
+def test_the_compiled_selector_decides_by_switch_layout_and_size(monkeypatch, rng):
+    """``compiled.select``, which every kernel module asks: False forces the twin, True insists (naming what
+    the kernel needs when the arrays do not fit), None runs the kernel only on enough values of a fitting
+    layout, and only where compiled kernels are enabled."""
+    a = rng.standard_normal(64).astype(np.float32)
+    select = compiled.select
+    assert select("_numba_elementwise", a, compiled=False) is None
+    assert select("_numba_elementwise", a, compiled=None, min_values=65) is None  # too few values
+    assert select("_numba_elementwise", a, compiled=None, values=10, min_values=11) is None
+    assert select("_numba_elementwise", a, compiled=None, min_values=64, fits=False, needs="x") is None
+    with pytest.raises(ValueError, match="contiguous, please"):
+        select("_numba_elementwise", a, compiled=True, fits=False, needs="contiguous, please")
+    with pytest.raises(ValueError, match="NumPy float32/float64"):
+        select("_numba_elementwise", a.astype(np.int32), compiled=True)
+    assert select("_numba_elementwise", a.astype(np.int32), compiled=None, min_values=0) is None
+    monkeypatch.setenv("NEURONA_NUMBA", "0")
+    assert select("_numba_elementwise", a, compiled=None, min_values=0) is None  # the switch is off
+
+
+@needs_numba
+def test_the_compiled_selector_returns_the_kernel_module(rng):
+    from neurona.kernels import _numba_elementwise
+
+    a = rng.standard_normal(64).astype(np.float32)
+    assert compiled.select("_numba_elementwise", a, compiled=None, min_values=64) is _numba_elementwise
+    assert compiled.select("_numba_elementwise", a, compiled=True, min_values=1 << 40) is _numba_elementwise
+
+
 def test_numba_is_loaded_only_for_work_large_enough_to_repay_it():
     """Importing neurona, and a step of a small CNN on 8x8 images, never load numba (about a second
     of CPU); a col2im over enough taps does (when numba is installed)."""

@@ -14,11 +14,17 @@ compiled code on disk, in numba's cache next to the module or in NUMBA_CACHE_DIR
 
 from __future__ import annotations
 
+import importlib
 import os
 from types import ModuleType
 from typing import Any
 
 import numpy as np
+
+# A compiled kernel runs by default from this many values on: below, loading numba (about a second of
+# CPU once per process, from numba's cache) would cost more than the kernel saves. Each kernel module
+# names its own threshold (by default this one), which its tests lower to run the kernel on small arrays.
+COMPILED_MIN_VALUES = 1 << 18
 
 _module: ModuleType | None = None
 _failed = False
@@ -54,3 +60,24 @@ def usable(*arrays: Any, use: bool | None = None) -> ModuleType | None:
     if module is None and use:
         raise ImportError("numba is not installed: the compiled kernels are unavailable")
     return module
+
+
+def select(name: str, *arrays: Any, compiled: bool | None = None, values: int | None = None,
+           min_values: int = COMPILED_MIN_VALUES, fits: bool = True, needs: str = "") -> ModuleType | None:
+    """The compiled kernel module ``neurona.kernels.<name>`` when it is to run on these arrays, else None:
+    the caller runs its array twin.
+
+    ``compiled`` None decides: the arrays fit the kernel (``fits``, the caller's layout test), there are
+    ``values`` (by default the first array's size) >= ``min_values``, and compiled kernels may run on them
+    (``usable``). False forces the twin; True insists, raising ValueError(``needs``) when they do not fit."""
+    if compiled is False:
+        return None
+    if not fits:
+        if compiled:
+            raise ValueError(needs)
+        return None
+    if compiled is None and (arrays[0].size if values is None else values) < min_values:
+        return None
+    if usable(*arrays, use=compiled) is None:
+        return None
+    return importlib.import_module(f".{name}", __package__)

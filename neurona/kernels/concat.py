@@ -10,12 +10,10 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module
-from .compiled import usable
+from . import compiled as compiled_kernels
 from .threads import over_batch
 
-# The compiled join from this many output values on: below it, loading numba (about a second once per
-# process) would cost more than it saves.
-COMPILED_MIN_VALUES = 1 << 18
+COMPILED_MIN_VALUES = compiled_kernels.COMPILED_MIN_VALUES  # the compiled join from this many output values on
 
 
 def _joins_last_axis(xs: Sequence[Any], axis: int) -> bool:
@@ -28,15 +26,12 @@ def _joins_last_axis(xs: Sequence[Any], axis: int) -> bool:
 def concatenate(xs: Sequence[Any], axis: int, compiled: bool | None = None) -> Any:
     """xs joined along ``axis``, as ``xp.concatenate``. ``compiled`` None decides by size and layout,
     False forces the twin (NumPy's concatenate), True insists on the compiled join."""
-    fits = _joins_last_axis(xs, axis)
-    if compiled is False or (compiled is None and (not fits or sum(x.size for x in xs) < COMPILED_MIN_VALUES)):
+    _numba_concat = compiled_kernels.select(
+        "_numba_concat", *xs, compiled=compiled, values=sum(x.size for x in xs), min_values=COMPILED_MIN_VALUES,
+        fits=_joins_last_axis(xs, axis),
+        needs="the compiled join takes C-contiguous NumPy arrays of one dtype, joined on the last axis")
+    if _numba_concat is None:
         return get_array_module(xs[0]).concatenate(xs, axis=axis)
-    if not fits:
-        raise ValueError("the compiled join takes C-contiguous NumPy arrays of one dtype, joined on the last axis")
-    if usable(*xs, use=compiled) is None:
-        return np.concatenate(xs, axis=axis)
-    from . import _numba_concat
-
     lead = xs[0].shape[:-1]
     sizes = [x.shape[-1] for x in xs]
     rows = tuple(x.reshape(-1, c) for x, c in zip(xs, sizes, strict=True))

@@ -12,29 +12,20 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module
-from .compiled import usable
+from . import compiled as compiled_kernels
 from .threads import over_batch
 
-# The compiled passes (ReLU's here, batch norm's below) from this many values on: below, loading numba
-# (about a second once per process) would cost more than they save.
-COMPILED_MIN_VALUES = 1 << 18
+COMPILED_MIN_VALUES = compiled_kernels.COMPILED_MIN_VALUES  # the compiled passes (ReLU, batch norm) from here on
 
 
 def elementwise_kernels(*arrays: Any, compiled: bool | None = None) -> ModuleType | None:
     """The compiled ReLU passes (``_numba_elementwise``) when they run on these arrays (NumPy, float,
     C-contiguous, of one shape, COMPILED_MIN_VALUES values or more), else None: the array twins run.
     ``compiled`` False forces the twins, True insists on the kernels."""
-    a = arrays[0]
-    fits = all(isinstance(b, np.ndarray) and b.flags.c_contiguous and b.shape == a.shape for b in arrays)
-    if compiled is False or (compiled is None and (not fits or a.size < COMPILED_MIN_VALUES)):
-        return None
-    if not fits:
-        raise ValueError("the compiled ReLU passes take C-contiguous NumPy arrays of one shape")
-    if usable(*arrays, use=compiled) is None:
-        return None
-    from . import _numba_elementwise
-
-    return _numba_elementwise
+    fits = all(isinstance(b, np.ndarray) and b.flags.c_contiguous and b.shape == arrays[0].shape for b in arrays)
+    return compiled_kernels.select(
+        "_numba_elementwise", *arrays, compiled=compiled, min_values=COMPILED_MIN_VALUES, fits=fits,
+        needs="the compiled ReLU passes take C-contiguous NumPy arrays of one shape")
 
 
 def relu(x: Any, out: Any = None, compiled: bool | None = None) -> Any:
@@ -73,7 +64,7 @@ def relu_mask(g: Any, y: Any, compiled: bool | None = None) -> Any:
 
 
 def _kernels(a: Any, compiled: bool | None, *arrays: Any) -> Any:
-    return usable(a, *arrays, use=compiled if compiled is not None or a.size >= COMPILED_MIN_VALUES else False)
+    return compiled_kernels.select("_numba", a, *arrays, compiled=compiled, min_values=COMPILED_MIN_VALUES)
 
 
 def column_sum(a: Any) -> Any:

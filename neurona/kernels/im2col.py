@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module
-from .compiled import usable
+from .compiled import select, usable
 from .threads import over_batch, parallel_for
 
 Pair = tuple[int, int]
@@ -179,7 +179,7 @@ def col2im(taps: Any, shape: tuple[int, ...], k: Pair, stride: Pair, dilation: P
 
     # Small images (a few hundred thousand tap values) stay with the twin: then loading numba
     # (~1 s of CPU once per process) would cost more than the compiled pass saves in a whole run.
-    kernels = usable(taps, gx, use=compiled if compiled is not None or taps.size >= COMPILED_MIN_TAPS else False)
+    kernels = select("_numba", taps, gx, compiled=compiled, min_values=COMPILED_MIN_TAPS)
     if kernels is not None:
         first = -1 if full is None else full[2]
         if shape[3] < PLANAR_CHANNELS:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module
-from .compiled import usable
+from . import compiled as compiled_kernels
 from .threads import over_batch
 
 Pair = tuple[int, int]
@@ -138,22 +138,14 @@ def max_pool_taps_backward(gy: Any, xpad: Any, y: Any, geo: PoolGeometry) -> Any
     return gxpad
 
 
-# The compiled pools from this many input values on: below it loading numba (about a second once per
-# process) would cost more than the pool's array passes, which stay on the twins.
-COMPILED_MIN_VALUES = 1 << 18
+COMPILED_MIN_VALUES = compiled_kernels.COMPILED_MIN_VALUES  # the compiled pools from this many input values on
 
 
 def pool_kernels(x: Any, compiled: bool | None = None) -> ModuleType | None:
     """The compiled pooling kernels when they run on x, else None (the array twins run).
 
     ``compiled`` None decides by size (``COMPILED_MIN_VALUES``), False forces the twin, True insists."""
-    if compiled is False or (compiled is None and (not isinstance(x, np.ndarray) or x.size < COMPILED_MIN_VALUES)):
-        return None
-    if usable(x, use=compiled) is None:
-        return None
-    from . import _numba_pooling
-
-    return _numba_pooling
+    return compiled_kernels.select("_numba_pooling", x, compiled=compiled, min_values=COMPILED_MIN_VALUES)
 
 
 def max_pool_argmax(kernels: ModuleType, x: Any, geo: PoolGeometry) -> tuple[Any, Any]:

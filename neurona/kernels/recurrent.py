@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import backend
 from ..backend import get_array_module
-from .compiled import usable
+from . import compiled as compiled_kernels
 from .platform import blas_threads
 from .threads import in_worker, parallel_chunks, parallel_matmul
 
@@ -30,7 +30,7 @@ from .threads import in_worker, parallel_chunks, parallel_matmul
 # and the kernels costs about a second of CPU once per process from numba's cache (about three
 # the very first time, compiling), which an LSTM this size repays in a few hundred training steps
 # (the benchmark's, 28 x 128 x 128, in under a hundred); below it the twins run and numba is not imported.
-COMPILED_MIN_VALUES = 1 << 18
+COMPILED_MIN_VALUES = compiled_kernels.COMPILED_MIN_VALUES
 
 # A recurrence's time loop runs as two independent halves of the batch (``time_loop_chunk``) from
 # this many multiply-adds in its recurrent products (T * rows of U^T * units * N) on, and only when
@@ -99,15 +99,9 @@ def lstm_kernels(Z: Any, activation: str, recurrent_activation: str, compiled: b
     ``compiled`` None decides by size (``COMPILED_MIN_VALUES``), False forces the twins, True insists."""
     fits = isinstance(Z, np.ndarray) and Z.dtype == np.float32 and (activation, recurrent_activation) == (
         "tanh", "sigmoid")
-    if compiled and not fits:
-        raise ValueError("the compiled LSTM cell takes float32 NumPy arrays and activations tanh, sigmoid")
-    if not fits or compiled is False or (compiled is None and Z.size // 4 < COMPILED_MIN_VALUES):
-        return None
-    if usable(Z, use=compiled) is None:
-        return None
-    from . import _numba_recurrent
-
-    return _numba_recurrent
+    return compiled_kernels.select(
+        "_numba_recurrent", Z, compiled=compiled, values=Z.size // 4, min_values=COMPILED_MIN_VALUES, fits=fits,
+        needs="the compiled LSTM cell takes float32 NumPy arrays and activations tanh, sigmoid")
 
 
 def lstm_cell_forward(kernels: ModuleType | None, Z: Any, t: int, r: Any, cs: Any, tcs: Any, hs: Any,

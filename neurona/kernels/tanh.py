@@ -15,28 +15,19 @@ from typing import Any
 import numpy as np
 
 from ..backend import get_array_module
-from .compiled import usable
+from . import compiled as compiled_kernels
 
-# From this many values in a layer's output on (a LeNet-5 first layer at batch 128 has 602,112):
-# loading numba costs ~1 s of CPU once per process, which smaller layers would take long to repay.
-COMPILED_MIN_VALUES = 1 << 18
+# From this many values in a layer's output on (a LeNet-5 first layer at batch 128 has 602,112).
+COMPILED_MIN_VALUES = compiled_kernels.COMPILED_MIN_VALUES
 
 
 def tanh_kernels(y: Any, compiled: bool | None = None, min_values: int | None = None) -> ModuleType | None:
     """The compiled passes when they run on a layer output like y (float32 NumPy), else None (the twins).
     ``compiled`` None decides by size (from ``min_values`` values, by default COMPILED_MIN_VALUES; 0 when
     the layer loads numba anyway), False forces the twins, True insists."""
-    if compiled is False or (compiled is None and y.size < (COMPILED_MIN_VALUES if min_values is None else min_values)):
-        return None
-    if not (isinstance(y, np.ndarray) and y.dtype == np.float32):
-        if compiled:
-            raise ValueError("the compiled tanh takes float32 NumPy arrays")
-        return None
-    if usable(y, use=compiled) is None:
-        return None
-    from . import _numba_tanh
-
-    return _numba_tanh
+    return compiled_kernels.select(
+        "_numba_tanh", y, compiled=compiled, min_values=COMPILED_MIN_VALUES if min_values is None else min_values,
+        fits=isinstance(y, np.ndarray) and y.dtype == np.float32, needs="the compiled tanh takes float32 NumPy arrays")
 
 
 def tanh_(kernels: ModuleType | None, y: Any) -> None:
